@@ -1,7 +1,9 @@
 package plan
 
 import (
+	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -21,6 +23,8 @@ type Config struct {
 	APIKey string `json:"api_key,omitempty"`
 	// LicenseToken is the Pro/Enterprise token (64 lower-case hex). Secret.
 	LicenseToken string `json:"license_token,omitempty"`
+	// DemoPassword is the host-app password of every demo user; "" gives each a generated one. Secret.
+	DemoPassword string `json:"demo_password,omitempty"`
 
 	Tenants []Tenant `json:"tenants"`
 	// UIOptions are the interactive-embedding UI parameters appended to the dashboard path inside
@@ -84,4 +88,103 @@ func ParseTenant(s string) (Tenant, error) {
 		return Tenant{}, fmt.Errorf("parse tenant %q: the name needs at least one letter or digit", s)
 	}
 	return t, nil
+}
+
+// DefaultHostAppURL is the host app's origin when nothing else is chosen (the guide's sample app port).
+const DefaultHostAppURL = "http://localhost:8080"
+
+// DefaultAdminEmail is the admin account the first-run setup makes when nothing else is chosen.
+const DefaultAdminEmail = "admin@example.com"
+
+// withDefaults fills what the user may leave out.
+func (c Config) withDefaults() Config {
+	c.MetabaseURL = strings.TrimRight(strings.TrimSpace(c.MetabaseURL), "/")
+	c.HostAppURL = strings.TrimRight(strings.TrimSpace(c.HostAppURL), "/")
+	if c.HostAppURL == "" {
+		c.HostAppURL = DefaultHostAppURL
+	}
+	c.AdminEmail = strings.TrimSpace(c.AdminEmail)
+	if c.AdminEmail == "" && c.APIKey == "" {
+		c.AdminEmail = DefaultAdminEmail
+	}
+	if len(c.Tenants) == 0 {
+		c.Tenants = []Tenant{DefaultTenant}
+	}
+	if c.UIOptions == nil {
+		c.UIOptions = DefaultUIOptions()
+	}
+	return c
+}
+
+// validate says everything wrong with the configuration at once, without repeating a secret.
+func (c Config) validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.MetabaseURL == "" {
+		bad("no Metabase URL: give --metabase-url http://host:port, or let embedwizard run Metabase in Docker")
+	} else if _, err := siteOf(c.MetabaseURL); err != nil {
+		bad("Metabase URL %w", err)
+	}
+	if u, err := siteOf(c.HostAppURL); err != nil {
+		bad("host app URL %w", err)
+	} else if u.RawQuery != "" || u.Fragment != "" {
+		bad("host app URL %q: give only scheme://host:port (and a path prefix if any), without ? or #", c.HostAppURL)
+	}
+	switch {
+	case c.APIKey != "":
+		if !strings.HasPrefix(c.APIKey, "mb_") {
+			bad("the Metabase API key does not start with mb_: copy it again from Admin settings > Authentication > API keys")
+		}
+	case c.AdminPassword == "":
+		bad("no admin password: set EMBEDWIZARD_ADMIN_PASSWORD, or leave it unset on a fresh Metabase to have one generated")
+	}
+	if c.APIKey == "" && !strings.Contains(c.AdminEmail, "@") {
+		bad("admin email %q is not an email address", c.AdminEmail)
+	}
+	if c.LicenseToken != "" {
+		if err := CheckLicenseFormat(c.LicenseToken); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	names, slugs := map[string]string{}, map[string]string{}
+	for _, t := range c.Tenants {
+		if t.Slug() == "" || t.AccountID <= 0 {
+			bad("tenant %q (account %d): want a name with a letter or digit and a positive account id, e.g. Customer-Acme=28", t.Name, t.AccountID)
+			continue
+		}
+		if prev, ok := names[strings.ToLower(t.GroupName())]; ok {
+			bad("tenants %q and %q map to the same Metabase group %q: give them different names", prev, t.Name, t.GroupName())
+		}
+		if prev, ok := slugs[t.Slug()]; ok {
+			bad("tenants %q and %q would share the demo user %s: give them different names", prev, t.Name, t.DemoEmail())
+		}
+		names[strings.ToLower(t.GroupName())], slugs[t.Slug()] = t.Name, t.Name
+	}
+	for k := range c.UIOptions {
+		if k == "" || strings.ContainsAny(k, "&=?# ") {
+			bad("UI option %q is not a parameter name such as logo or top_nav", k)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("configuration: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// licensePattern is the token format Metabase's server accepts (contract §3): lower-case hex only.
+var licensePattern = regexp.MustCompile(`^(mb_dev_[0-9a-f]{57}|[0-9a-f]{64}|airgap_.+)$`)
+
+// CheckLicenseFormat checks a license token's shape before Metabase is asked, so that a pasted token with a
+// stray character fails here with a clear message. The error never repeats the token.
+func CheckLicenseFormat(token string) error {
+	if licensePattern.MatchString(token) {
+		return nil
+	}
+	why := "it should be 64 hexadecimal characters"
+	if t := strings.TrimSpace(token); t != token {
+		why = "it has spaces or line breaks around it"
+	} else if licensePattern.MatchString(strings.ToLower(token)) {
+		why = "Metabase accepts only lower-case hexadecimal"
+	}
+	return fmt.Errorf("license token %s is not in Metabase's format: %s; copy it again from your Metabase store account", Mask(token), why)
 }

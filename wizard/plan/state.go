@@ -31,6 +31,9 @@ type State struct {
 	DashboardID      int    `json:"dashboard_id,omitempty"`
 	DashboardPath    string `json:"dashboard_path,omitempty"` // "/dashboard/1"
 	XrayCollectionID int    `json:"xray_collection_id,omitempty"`
+	// DashboardCollectionID is the dashboard's own collection: the X-ray container on current versions, a
+	// sub-collection of it on old ones (contract §7); All Users needs view access to both.
+	DashboardCollectionID int `json:"dashboard_collection_id,omitempty"`
 
 	Tenants []TenantState `json:"tenants,omitempty"`
 

@@ -1,0 +1,35 @@
+package hostapp
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// BenchmarkSSORedirect is the /sso/metabase hot path through ServeHTTP with a signed-in session: session
+// lookup, return_to check, signing, redirect.
+func BenchmarkSSORedirect(b *testing.B) {
+	for _, bc := range []struct{ name, target string }{
+		{"default", "/sso/metabase"},
+		{"return_to", "/sso/metabase?return_to=%2Fdashboard%2F2%3Ftab%3D5-overview"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			app := newTestApp(b, nil)
+			br := newBrowser(b, app)
+			br.mustLogin(acmeEmail, acmePass)
+			cookie := &http.Cookie{Name: SessionCookie, Value: br.session()}
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					r := httptest.NewRequest("GET", bc.target, nil)
+					r.AddCookie(cookie)
+					w := httptest.NewRecorder()
+					app.ServeHTTP(w, r)
+					if w.Code != http.StatusFound {
+						b.Fatalf("GET %s = %d", bc.target, w.Code)
+					}
+				}
+			})
+		})
+	}
+}

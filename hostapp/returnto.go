@@ -1,0 +1,128 @@
+package hostapp
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// maxPathLen bounds return_to and next; Metabase paths are short, and a bound keeps the check cheap.
+const maxPathLen = 2048
+
+// localPath accepts only a path on the same origin: "/dashboard/1?tab=2#x". It is the single check behind
+// return_to (a Metabase path) and next (a host-app path), so an open redirect has one place to hide.
+//
+// Browsers are more forgiving than url.Parse: they drop tabs and newlines, read "\" as "/" and decode "%2e"
+// as "."; so anything a browser could turn into "//host" is refused, not cleaned up: raw control characters,
+// spaces and non-ASCII, backslashes in any form, encoded "/" and "." in the path, double encoding ("%25"),
+// and dot segments.
+func localPath(p string) error {
+	switch {
+	case p == "":
+		return errors.New("it is empty")
+	case len(p) > maxPathLen:
+		return fmt.Errorf("it is longer than %d characters", maxPathLen)
+	case p[0] != '/':
+		return errors.New("it must be a path starting with \"/\", not a URL")
+	case len(p) > 1 && (p[1] == '/' || p[1] == '\\'):
+		return errors.New("it starts with \"//\", which browsers read as another host")
+	}
+	inPath := true
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case c == '?' || c == '#':
+			inPath = false
+		case c == '\\':
+			return fmt.Errorf("it contains a backslash at position %d", i+1)
+		case c <= ' ' || c >= 0x7f:
+			return fmt.Errorf("it contains the character %q at position %d: encode it or remove it", rune(c), i+1)
+		case c == '%':
+			if i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2]) {
+				return fmt.Errorf("it has a malformed %%-escape at position %d", i+1)
+			}
+			if err := escaped(unhex(p[i+1])<<4|unhex(p[i+2]), inPath); err != nil {
+				return fmt.Errorf("it contains %q at position %d, %w", p[i:i+3], i+1, err)
+			}
+			i += 2
+		case !isURLChar(c, inPath):
+			return fmt.Errorf("it contains the character %q at position %d, which is not allowed there", rune(c), i+1)
+		}
+	}
+	path, _, _ := strings.Cut(p, "?")
+	path, _, _ = strings.Cut(path, "#")
+	for seg := range strings.SplitSeq(path, "/") {
+		if seg == "." || seg == ".." {
+			return errors.New("it contains a \".\" or \"..\" segment")
+		}
+	}
+	return nil
+}
+
+// escaped refuses the %-escapes that decode to something a browser or a second decoder could turn into
+// another host or another path.
+func escaped(b byte, inPath bool) error {
+	switch {
+	case b < ' ' || b == 0x7f:
+		return errors.New("an encoded control character")
+	case b == '\\':
+		return errors.New("an encoded backslash")
+	case b == '%':
+		return errors.New("which is double encoding")
+	case inPath && (b == '/' || b == '.'):
+		return errors.New("an encoded \"/\" or \".\" in the path")
+	}
+	return nil
+}
+
+// isURLChar reports whether c may appear literally: RFC 3986 pchar in the path, plus "/" and "?" after it.
+func isURLChar(c byte, inPath bool) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	case strings.IndexByte("-._~!$&'()*+,;=:@/", c) >= 0:
+		return true
+	}
+	return !inPath && c == '?'
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+func unhex(c byte) byte {
+	switch {
+	case c >= 'a':
+		return c - 'a' + 10
+	case c >= 'A':
+		return c - 'A' + 10
+	}
+	return c - '0'
+}
+
+// withOptions adds the UI options to the query of a checked path (before any fragment), leaving out any the
+// path already sets: the path's own choice wins, and Metabase never sees a parameter twice.
+func (s *settings) withOptions(p string) string {
+	rest, frag, hasFrag := strings.Cut(p, "#")
+	path, query, _ := strings.Cut(rest, "?")
+	have, _ := url.ParseQuery(query) // p passed localPath, so a parse error can only be a stray ";" pair
+	parts := make([]string, 0, len(s.options)+1)
+	if query != "" {
+		parts = append(parts, query)
+	}
+	for _, o := range s.options {
+		if _, ok := have[o.key]; !ok {
+			parts = append(parts, url.QueryEscape(o.key)+"="+url.QueryEscape(o.value))
+		}
+	}
+	var b strings.Builder
+	b.WriteString(path)
+	if len(parts) > 0 {
+		b.WriteByte('?')
+		b.WriteString(strings.Join(parts, "&"))
+	}
+	if hasFrag {
+		b.WriteByte('#')
+		b.WriteString(frag)
+	}
+	return b.String()
+}

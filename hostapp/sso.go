@@ -1,0 +1,73 @@
+package hostapp
+
+import (
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// TokenTTL is the JWT's lifetime (the guide's 10 minutes). Metabase also refuses a token whose iat is more
+// than 180 s old (contract §11), so tokens are signed per redirect and never cached.
+const TokenTTL = 10 * time.Minute
+
+// Claims is what the host app signs for Metabase (the guide's signUserToken, contract §11).
+type Claims struct {
+	Email     string   `json:"email"`
+	FirstName string   `json:"first_name"`
+	LastName  string   `json:"last_name"`
+	Groups    []string `json:"groups"`
+	// AccountID is a string: Metabase stores attributes as strings and sandboxes by comparing them.
+	AccountID string `json:"account_id"`
+	jwt.RegisteredClaims
+}
+
+// sign makes the HS256 token for u, issued now.
+func (s *settings) sign(u *member, now time.Time) (string, error) {
+	c := Claims{
+		Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
+		Groups: u.groups, AccountID: u.AccountID,
+		RegisteredClaims: jwt.RegisteredClaims{
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(TokenTTL)),
+		},
+	}
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(s.key)
+}
+
+// serveSSO is the guide's /sso/metabase: sign the user's claims and send the browser to Metabase's
+// /auth/sso, which signs it in and redirects to return_to.
+func (a *App) serveSSO(w http.ResponseWriter, r *http.Request, sess *session) {
+	rt := a.s.defaultRT
+	if raw := queryValue(r, "return_to"); raw != "" {
+		if err := localPath(raw); err != nil {
+			a.s.log.Warn("refused return_to", "ip", clientIP(r), "reason", err.Error())
+			a.message(w, http.StatusBadRequest, view{
+				Title:  "That return_to is not allowed",
+				Detail: "return_to must be a path inside Metabase, such as " + a.s.dashboard + ", but " + err.Error() + ".",
+				Hint:   "Links into the embedded Metabase take a relative path; full URLs and other hosts are refused so this page cannot redirect anywhere else.",
+				Action: &link{Href: "/analytics", Label: "Open the analytics"},
+			})
+			return
+		}
+		rt = url.QueryEscape(a.s.withOptions(raw))
+	}
+	token, err := a.s.sign(sess.user, a.s.now())
+	if err != nil { // only with an unusable key, which New refuses
+		a.s.log.Error("sign JWT", "err", err.Error())
+		http.Error(w, "sign JWT: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	// Cache-Control: no-store (set in ServeHTTP) matters here: the Location holds a live token.
+	w.Header()["Location"] = []string{a.s.ssoPrefix + token + "&return_to=" + rt}
+	w.WriteHeader(http.StatusFound)
+}
+
+// queryValue is r.URL.Query().Get(key) without parsing (and allocating) when there is no query at all.
+func queryValue(r *http.Request, key string) string {
+	if r.URL.RawQuery == "" {
+		return ""
+	}
+	return r.URL.Query().Get(key)
+}

@@ -1,0 +1,507 @@
+package metabasetest
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Groups, the data permissions graph and the collection graph (contract §5, §8, §10).
+
+// errStale is the 409 for a graph PUT with an old revision (contract §8; §10 uses the same text).
+var errStale = textErr(http.StatusConflict,
+	"Looks like someone else edited the permissions and your data is out of date. Please fetch new data and try again.")
+
+func (s *Server) groupJSON(g *group) map[string]any {
+	n := 0
+	for _, u := range s.st.Users {
+		if u.inGroup(g.ID) {
+			n++
+		}
+	}
+	return map[string]any{"id": g.ID, "name": g.Name, "member_count": n, "magic_group_type": g.MagicType,
+		"is_tenant_group": false, "entity_id": nil}
+}
+
+func (s *Server) listGroups(c *call) (int, any, error) {
+	ids := sortedKeys(s.st.Groups)
+	// contract §5: ordered by name.
+	slices.SortStableFunc(ids, func(a, b int) int {
+		return strings.Compare(strings.ToLower(s.st.Groups[a].Name), strings.ToLower(s.st.Groups[b].Name))
+	})
+	out := []map[string]any{}
+	for _, id := range ids {
+		out = append(out, s.groupJSON(s.st.Groups[id]))
+	}
+	return http.StatusOK, out, nil
+}
+
+func (s *Server) getGroup(c *call) (int, any, error) {
+	id, err := pathID(c.r, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	g := s.st.Groups[id]
+	if g == nil {
+		return 0, nil, errNotFound
+	}
+	out := s.groupJSON(g)
+	members := []map[string]any{}
+	for _, uid := range sortedKeys(s.st.Users) {
+		if u := s.st.Users[uid]; u.inGroup(id) && u.Type != "api-key" {
+			members = append(members, map[string]any{"user_id": u.ID, "email": u.Email, "first_name": u.FirstName,
+				"last_name": u.LastName, "common_name": commonName(u), "is_group_manager": false, "membership_id": u.ID})
+		}
+	}
+	out["members"] = members
+	return http.StatusOK, out, nil
+}
+
+func (s *Server) createGroup(c *call) (int, any, error) {
+	var b struct {
+		Name *string `json:"name"`
+	}
+	if err := decodeBody(c.r, &b); err != nil {
+		return 0, nil, err
+	}
+	if b.Name == nil || strings.TrimSpace(*b.Name) == "" {
+		return 0, nil, fieldErr(http.StatusBadRequest, "name", "value must be a non-blank string.")
+	}
+	for _, g := range s.st.Groups {
+		// permissions_group model check-name-not-already-taken: case-insensitive, 400 plain text.
+		if strings.EqualFold(g.Name, *b.Name) {
+			return 0, nil, textErr(http.StatusBadRequest, "A group with that name already exists.")
+		}
+	}
+	g := s.st.addGroup(*b.Name, nil)
+	s.st.Perms[g.ID] = newGroupPerms(s.st.Perms[allUsersID])
+	s.st.CollPerms[g.ID] = map[string]string{"root": "none"}
+	return http.StatusOK, s.groupJSON(g), nil
+}
+
+// levels orders each permission's values from least to most permissive.
+var levels = map[string][]string{
+	"view-data":      {"blocked", "sandboxed", "impersonated", "legacy-no-self-service", "unrestricted"},
+	"create-queries": {"no", "query-builder", "query-builder-and-native"},
+	"download":       {"none", "limited", "full"},
+	"data-model":     {"none", "all"},
+	"details":        {"no", "yes"},
+}
+
+func rank(perm, v string) int { return slices.Index(levels[perm], v) }
+
+// newGroupPerms follows contract §5 "order matters": a group created after All Users is blocked gets
+// view-data blocked and All Users' most restrictive create-queries/download; otherwise unrestricted plus
+// All Users' values.
+func newGroupPerms(all *dbPerms) *dbPerms {
+	blocked := true
+	for _, v := range all.ViewData {
+		blocked = blocked && v == "blocked"
+	}
+	p := &dbPerms{ViewData: perTable("unrestricted"), CreateQueries: maps.Clone(all.CreateQueries),
+		Download: maps.Clone(all.Download), DataModel: perTable("none"), Details: "no"}
+	if blocked {
+		p.ViewData = perTable("blocked")
+		p.CreateQueries = perTable(leastOf("create-queries", all.CreateQueries))
+		p.Download = perTable(leastOf("download", all.Download))
+	}
+	return p
+}
+
+func leastOf(perm string, m map[int]string) string {
+	least := levels[perm][len(levels[perm])-1]
+	for _, v := range m {
+		if rank(perm, v) < rank(perm, least) {
+			least = v
+		}
+	}
+	return least
+}
+
+// granular renders per-table values the way the graph API does: one string when every table agrees, else
+// {"PUBLIC": {"<table id>": value}}. omit drops tables holding that (least permissive) value.
+func granular(m map[int]string, omit string) any {
+	first := m[tableIDs()[0]]
+	same := true
+	for _, v := range m {
+		same = same && v == first
+	}
+	if same {
+		return first
+	}
+	tables := map[string]string{}
+	for id, v := range m {
+		if v != omit {
+			tables[strconv.Itoa(id)] = v
+		}
+	}
+	return map[string]any{"PUBLIC": tables}
+}
+
+// apiPerms is one group's Sample Database entry in GET /api/permissions/graph. contract §8: least permissive
+// values are omitted (create-queries "no", download/data-model "none", details "no"); view-data is always
+// shown because the contract's example shows "blocked" tables.
+func apiPerms(p *dbPerms) map[string]any {
+	out := map[string]any{"view-data": granular(p.ViewData, "")}
+	if v := granular(p.CreateQueries, "no"); v != "no" {
+		out["create-queries"] = v
+	}
+	if v := granular(p.Download, "none"); v != "none" {
+		out["download"] = map[string]any{"schemas": v}
+	}
+	if v := granular(p.DataModel, "none"); v != "none" {
+		out["data-model"] = map[string]any{"schemas": v}
+	}
+	if p.Details == "yes" {
+		out["details"] = "yes"
+	}
+	return out
+}
+
+func (s *Server) graphJSON() map[string]any {
+	groups := map[string]any{}
+	for id, p := range s.st.Perms {
+		groups[strconv.Itoa(id)] = map[string]any{strconv.Itoa(sampleDBID): apiPerms(p)}
+	}
+	return map[string]any{"revision": s.st.PermRevision, "groups": groups}
+}
+
+func (s *Server) getGraph(c *call) (int, any, error) {
+	return http.StatusOK, s.graphJSON(), nil
+}
+
+// invalidGraph is the 400 for a graph the schema refuses (contract §8).
+func invalidGraph(format string, args ...any) *apiError {
+	return textErr(http.StatusBadRequest, "Cannot parse permissions graph because it is invalid: "+format, args...)
+}
+
+// parsePerm turns a graph value (a string, or {"PUBLIC": string | {"<table id>": string}}) into per-table
+// values, keeping tables the body does not name.
+func parsePerm(perm string, raw any, cur map[int]string, tableLevel []string) (map[int]string, error) {
+	out := maps.Clone(cur)
+	valid := func(v any, table bool) (string, error) {
+		str, ok := v.(string)
+		if !ok || rank(perm, str) < 0 || !table && slices.Contains(tableLevel, str) {
+			return "", invalidGraph("%s: %v is not a valid value", perm, v)
+		}
+		return str, nil
+	}
+	if m, ok := raw.(map[string]any); ok {
+		for schema, sv := range m {
+			if schema != "PUBLIC" {
+				return nil, invalidGraph("%s: unknown schema %q in the Sample Database", perm, schema)
+			}
+			if tables, ok := sv.(map[string]any); ok {
+				for tid, tv := range tables {
+					id, err := strconv.Atoi(tid)
+					if err != nil || tableByID(id) == nil {
+						return nil, invalidGraph("%s: unknown table %q", perm, tid)
+					}
+					if out[id], err = valid(tv, true); err != nil {
+						return nil, err
+					}
+				}
+				continue
+			}
+			v, err := valid(sv, true)
+			if err != nil {
+				return nil, err
+			}
+			for id := range out {
+				out[id] = v
+			}
+		}
+		return out, nil
+	}
+	v, err := valid(raw, false)
+	if err != nil {
+		return nil, err
+	}
+	for id := range out {
+		out[id] = v
+	}
+	return out, nil
+}
+
+// schemasOf unwraps download / data-model's {"schemas": …}.
+func schemasOf(perm string, raw any) (any, error) {
+	m, ok := raw.(map[string]any)
+	if !ok || m["schemas"] == nil || len(m) != 1 {
+		return nil, invalidGraph("%s must be {\"schemas\": …}", perm)
+	}
+	return m["schemas"], nil
+}
+
+// applyDBPerms applies one group's body for the Sample Database onto p (contract §8): keys present are
+// updated in Metabase's order (details, data-model, download, create-queries, view-data) with its side rules.
+func (s *Server) applyDBPerms(p *dbPerms, body map[string]any) error {
+	feats := s.features()
+	for k := range body {
+		switch k {
+		case "view-data", "create-queries", "download", "data-model", "details", "transforms":
+		case "data":
+			// contract §8: the legacy key is accepted by the schema and ignored by the updater.
+		default:
+			return invalidGraph("unknown permission %q", k)
+		}
+	}
+	if raw, ok := body["details"]; ok {
+		if v, _ := raw.(string); rank("details", v) < 0 {
+			return invalidGraph("details: %v is not a valid value", raw)
+		}
+		p.Details = raw.(string)
+	}
+	for _, perm := range []string{"data-model", "download"} {
+		raw, ok := body[perm]
+		if !ok {
+			continue
+		}
+		inner, err := schemasOf(perm, raw)
+		if err != nil {
+			return err
+		}
+		cur := map[string]map[int]string{"data-model": p.DataModel, "download": p.Download}[perm]
+		next, err := parsePerm(perm, inner, cur, nil)
+		if err != nil {
+			return err
+		}
+		maps.Copy(cur, next)
+	}
+	var cq, vd map[int]string
+	if raw, ok := body["create-queries"]; ok {
+		var err error
+		if cq, err = parsePerm("create-queries", raw, p.CreateQueries, nil); err != nil {
+			return err
+		}
+	}
+	if raw, ok := body["view-data"]; ok {
+		var err error
+		if vd, err = parsePerm("view-data", raw, p.ViewData, []string{"sandboxed"}); err != nil {
+			return err
+		}
+		for id, v := range vd {
+			// contract §8: query-builder-and-native with blocked view-data is refused.
+			if v == "blocked" && cq != nil && cq[id] == "query-builder-and-native" {
+				return invalidGraph("create-queries query-builder-and-native needs view-data other than blocked")
+			}
+			// contract §3: blocking needs advanced_permissions; sandboxing needs sandboxes.
+			if v == "blocked" && p.ViewData[id] != "blocked" && !feats["advanced_permissions"] {
+				return textErr(http.StatusPaymentRequired,
+					"The blocked permissions functionality is only enabled if you have a premium token with the advanced-permissions feature.")
+			}
+			if v == "sandboxed" && p.ViewData[id] != "sandboxed" && !feats["sandboxes"] {
+				return premiumErr("Sandboxes")
+			}
+		}
+	}
+	for id, v := range cq {
+		p.CreateQueries[id] = v
+		// contract §8: create-queries other than "no" forces view-data unrestricted, unless sandboxed.
+		if v != "no" && p.ViewData[id] != "sandboxed" {
+			p.ViewData[id] = "unrestricted"
+		}
+	}
+	for id, v := range vd {
+		p.ViewData[id] = v
+		if v == "blocked" {
+			// contract §8: blocking forces create-queries and download to their least.
+			p.CreateQueries[id] = "no"
+			p.Download[id] = "none"
+		}
+	}
+	return nil
+}
+
+func clonePerms(p *dbPerms) *dbPerms {
+	return &dbPerms{ViewData: maps.Clone(p.ViewData), CreateQueries: maps.Clone(p.CreateQueries),
+		Download: maps.Clone(p.Download), DataModel: maps.Clone(p.DataModel), Details: p.Details}
+}
+
+// graphQuery reads ?force and ?skip-graph; the newest schema refuses other keys.
+func graphQuery(c *call) (force, skip bool, err error) {
+	q := c.r.URL.Query()
+	for k := range q {
+		if k != "force" && k != "skip-graph" && k != "namespace" {
+			return false, false, jsonErr(http.StatusBadRequest, "", map[string]any{"errors": map[string]string{k: "disallowed key"}})
+		}
+	}
+	return q.Get("force") == "true", q.Get("skip-graph") == "true", nil
+}
+
+// revisionOK checks the body revision against the current one unless forced (contract §8, §10).
+func revisionOK(raw json.RawMessage, current int, force bool) error {
+	if force {
+		return nil
+	}
+	var rev int
+	if raw == nil || json.Unmarshal(raw, &rev) != nil {
+		return jsonErr(http.StatusBadRequest, "", map[string]any{"errors": map[string]string{"revision": "value must be an integer."}})
+	}
+	if rev != current {
+		return errStale
+	}
+	return nil
+}
+
+func (s *Server) putGraph(c *call) (int, any, error) {
+	force, skip, err := graphQuery(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	var body struct {
+		Revision       json.RawMessage                      `json:"revision"`
+		Groups         map[string]map[string]map[string]any `json:"groups"`
+		Sandboxes      []sandboxBody                        `json:"sandboxes"`
+		Impersonations json.RawMessage                      `json:"impersonations"`
+	}
+	if err := decodeBody(c.r, &body); err != nil {
+		return 0, nil, invalidGraph("%v", err)
+	}
+	if err := revisionOK(body.Revision, s.st.PermRevision, force); err != nil {
+		return 0, nil, err
+	}
+	if body.Sandboxes != nil && !s.features()["sandboxes"] {
+		// contract §3: a sandboxes key without the feature is 402.
+		return 0, nil, premiumErr("Sandboxes")
+	}
+	// All or nothing: work on copies, commit at the end.
+	perms := map[int]*dbPerms{}
+	for gid, dbs := range body.Groups {
+		id, err := strconv.Atoi(gid)
+		if err != nil || s.st.Groups[id] == nil {
+			return 0, nil, invalidGraph("unknown group %q", gid)
+		}
+		p := clonePerms(s.st.Perms[id])
+		for dbid, dbBody := range dbs {
+			if dbid != strconv.Itoa(sampleDBID) {
+				return 0, nil, invalidGraph("unknown database %q", dbid)
+			}
+			if err := s.applyDBPerms(p, dbBody); err != nil {
+				return 0, nil, err
+			}
+		}
+		// Administrators always keep full access; sending their entry back unchanged is normal.
+		if id != adminsID {
+			perms[id] = p
+		}
+	}
+	permsOf := func(gid int) *dbPerms {
+		if p, ok := perms[gid]; ok {
+			return p
+		}
+		return s.st.Perms[gid]
+	}
+	sandboxes := maps.Clone(s.st.Sandboxes)
+	created, err := s.upsertSandboxes(sandboxes, body.Sandboxes, permsOf)
+	if err != nil {
+		return 0, nil, err
+	}
+	maps.Copy(s.st.Perms, perms)
+	s.st.Sandboxes = sandboxes
+	s.pruneSandboxes()
+	s.st.PermRevision++
+	var out map[string]any
+	if skip {
+		out = map[string]any{"revision": s.st.PermRevision}
+	} else {
+		out = s.graphJSON()
+	}
+	if len(created) > 0 {
+		out["sandboxes"] = created
+	}
+	return http.StatusOK, out, nil
+}
+
+func (s *Server) getCollectionGraph(c *call) (int, any, error) {
+	return http.StatusOK, s.collectionGraphJSON(), nil
+}
+
+func (s *Server) collectionGraphJSON() map[string]any {
+	groups := map[string]any{}
+	for gid, perms := range s.st.CollPerms {
+		g := map[string]string{"root": "none"}
+		for _, cid := range sortedKeys(s.st.Collections) {
+			if s.personalOwner(s.st.Collections[cid]) == 0 {
+				g[strconv.Itoa(cid)] = "none"
+			}
+		}
+		if gid == adminsID {
+			for k := range g {
+				g[k] = "write"
+			}
+		}
+		for k, v := range perms {
+			if _, ok := g[k]; ok && gid != adminsID {
+				g[k] = v
+			}
+		}
+		groups[strconv.Itoa(gid)] = g
+	}
+	return map[string]any{"revision": s.st.CollRevision, "groups": groups}
+}
+
+func (s *Server) putCollectionGraph(c *call) (int, any, error) {
+	force, skip, err := graphQuery(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	var body map[string]json.RawMessage
+	if err := decodeBody(c.r, &body); err != nil {
+		return 0, nil, err
+	}
+	// contract §10: the body is closed: namespace, revision, groups.
+	for k := range body {
+		if k != "namespace" && k != "revision" && k != "groups" {
+			return 0, nil, jsonErr(http.StatusBadRequest, "", map[string]any{"errors": map[string]string{k: "disallowed key"}})
+		}
+	}
+	if err := revisionOK(body["revision"], s.st.CollRevision, force); err != nil {
+		return 0, nil, err
+	}
+	var groups map[string]map[string]string
+	if err := json.Unmarshal(body["groups"], &groups); err != nil {
+		return 0, nil, jsonErr(http.StatusBadRequest, "", map[string]any{"errors": map[string]string{
+			"groups": "map from group id to map from collection id or \"root\" to write, read or none"}})
+	}
+	next := map[int]map[string]string{}
+	for gid, colls := range groups {
+		id, err := strconv.Atoi(gid)
+		if err != nil || s.st.Groups[id] == nil {
+			return 0, nil, jsonErr(http.StatusBadRequest, "", map[string]any{"errors": map[string]string{"groups": "unknown group " + gid}})
+		}
+		m := maps.Clone(s.st.CollPerms[id])
+		for cid, v := range colls {
+			if v != "write" && v != "read" && v != "none" {
+				return 0, nil, jsonErr(http.StatusBadRequest, "", map[string]any{"errors": map[string]string{
+					"groups": fmt.Sprintf("%s: value must be write, read or none", cid)}})
+			}
+			if cid != "root" {
+				n, err := strconv.Atoi(cid)
+				coll := s.st.Collections[n]
+				if err != nil || coll == nil {
+					return 0, nil, jsonErr(http.StatusBadRequest, "", map[string]any{"errors": map[string]string{
+						"groups": "collection ids must be digit strings of existing collections or \"root\": " + cid}})
+				}
+				if s.personalOwner(coll) != 0 {
+					// models/permissions check-not-personal-collection-or-descendant: a plain Exception, so 500.
+					return 0, nil, jsonErr(http.StatusInternalServerError,
+						"You cannot edit permissions for a Personal Collection or its descendants.", nil)
+				}
+			}
+			m[cid] = v
+		}
+		if id != adminsID {
+			next[id] = m
+		}
+	}
+	maps.Copy(s.st.CollPerms, next)
+	s.st.CollRevision++
+	if skip {
+		return http.StatusOK, map[string]any{"revision": s.st.CollRevision}, nil
+	}
+	return http.StatusOK, s.collectionGraphJSON(), nil
+}

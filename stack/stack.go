@@ -1,0 +1,471 @@
+// Package stack runs Metabase Enterprise locally in Docker: one container per state directory, found
+// again by its labels, with its H2 application database on a named volume, and snapshots of that
+// database so a configured Metabase comes back in the time it takes to boot.
+package stack
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const (
+	DefaultImage = "metabase/metabase-enterprise:latest"
+	DefaultPort  = 3000
+	// DefaultMemory caps the container at 2 GiB, what Metabase asks for. A cap keeps a runaway JVM from
+	// pushing a laptop into swap; together with the heap share below the JVM meets its own heap limit
+	// first, and the image runs it with -XX:+CrashOnOutOfMemoryError, so the failure is an exit we report
+	// rather than a frozen machine.
+	DefaultMemory        = 2 << 30
+	DefaultHealthTimeout = 5 * time.Minute
+
+	// javaOpts gives the heap 60% of the cap instead of the JVM's default 25% (512 MiB of 2 GiB, too
+	// little for X-rays); the rest is metaspace, threads and buffers. Config.Env["JAVA_OPTS"] replaces it.
+	javaOpts = "-XX:MaxRAMPercentage=60"
+
+	containerPort = 3000
+	dataDir       = "/metabase.db"             // the volume's mount point
+	dbFile        = "/metabase.db/metabase.db" // MB_DB_FILE: H2 adds .mv.db; inside the volume either way
+	// stopGrace is how long Metabase gets to close H2 cleanly on SIGTERM before it is killed.
+	stopGrace = 30 * time.Second
+	minMemory = 6 << 20 // Docker refuses less
+
+	labelStack    = "embedwizard.stack"
+	labelStateDir = "embedwizard.statedir"
+	labelImage    = "embedwizard.image"
+	labelSpec     = "embedwizard.spec"
+)
+
+var (
+	ErrImageChanged      = errors.New("the container runs a different image than configured")
+	ErrPortInUse         = errors.New("port already in use")
+	ErrDaemonUnreachable = errors.New("Docker daemon unreachable")
+	ErrHealthTimeout     = errors.New("Metabase did not become healthy in time")
+	ErrContainerExited   = errors.New("the Metabase container exited")
+	ErrImagePull         = errors.New("image pull failed")
+	ErrNoStack           = errors.New("no Metabase container for this state directory")
+)
+
+// Config says which stack to run. Zero fields take the documented defaults.
+type Config struct {
+	StateDir      string            // one stack per state dir; its resources carry label embedwizard.stack=<hash of the abs path>
+	Image         string            // default DefaultImage
+	Port          int               // host port, bound on 127.0.0.1 only; default DefaultPort
+	SiteURL       string            // MB_SITE_URL; default "http://localhost:<Port>"
+	LicenseToken  string            // secret: passed as MB_PREMIUM_EMBEDDING_TOKEN, never logged or printed
+	Env           map[string]string // extra container environment; may override JAVA_OPTS
+	Labels        map[string]string // extra labels on the container and volume (tests mark theirs)
+	Memory        int64             // container memory limit in bytes; default DefaultMemory
+	HealthTimeout time.Duration     // default DefaultHealthTimeout
+	Recreate      bool              // when the image changed: recreate (keeping the data volume) instead of ErrImageChanged
+}
+
+// String leaves out the license token and environment values, so a Config may be logged.
+func (c Config) String() string {
+	token := "unset"
+	if c.LicenseToken != "" {
+		token = "set"
+	}
+	return fmt.Sprintf("stack.Config{StateDir:%q Image:%q Port:%d SiteURL:%q LicenseToken:%s Env:%v Memory:%d HealthTimeout:%v Recreate:%v}",
+		c.StateDir, c.Image, c.Port, c.SiteURL, token, slices.Sorted(maps.Keys(c.Env)), c.Memory, c.HealthTimeout, c.Recreate)
+}
+
+// GoString keeps %#v from printing the token too.
+func (c Config) GoString() string { return c.String() }
+
+// Stack is the Metabase container of one state directory.
+type Stack struct {
+	cfg  Config
+	id   string // short hash of the absolute state dir
+	eng  engine
+	http *http.Client
+	// pullEvery bounds the rate of PullProgress events; tests set 0 to see every step.
+	pullEvery time.Duration
+}
+
+// Info describes a running, healthy stack.
+type Info struct {
+	ContainerID, Name, Image string
+	URL                      string // where Metabase answers on this machine: http://localhost:<Port>
+	Volume                   string // the named volume holding the H2 database
+	Port                     int
+	Reused                   bool // the container was already running
+	MetabaseVersion          string
+}
+
+// Status is what Status found; the zero value (Exists false) means no container.
+type Status struct {
+	Exists, Running bool
+	State           string // Docker's: created, running, exited, …
+	Image, URL      string
+	Port            int
+	Version         string // Metabase's version tag, when it answers
+	StartedAt       time.Time
+	Uptime          time.Duration
+	ExitCode        int
+	OOMKilled       bool
+	Health          string // "ok", "initializing 40%", or why /api/health did not answer
+}
+
+// New checks cfg and opens the Docker client (API version negotiated on first use); it makes no
+// network calls.
+func New(cfg Config) (*Stack, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	eng, err := newDocker()
+	if err != nil {
+		return nil, fmt.Errorf("stack: open Docker client: %w (check DOCKER_HOST and DOCKER_CERT_PATH)", err)
+	}
+	return newStack(cfg, eng), nil
+}
+
+func newStack(cfg Config, eng engine) *Stack {
+	sum := sha256.Sum256([]byte(cfg.StateDir))
+	return &Stack{cfg: cfg, id: hex.EncodeToString(sum[:6]), eng: eng, http: &http.Client{}, pullEvery: pullInterval}
+}
+
+func (cfg Config) withDefaults() (Config, error) {
+	if cfg.StateDir == "" {
+		return cfg, errors.New("stack: no state directory: set Config.StateDir (--state-dir); it names the stack")
+	}
+	abs, err := filepath.Abs(cfg.StateDir)
+	if err != nil {
+		return cfg, fmt.Errorf("stack: state directory %q: %w", cfg.StateDir, err)
+	}
+	cfg.StateDir = abs
+	if cfg.Image == "" {
+		cfg.Image = DefaultImage
+	}
+	if cfg.Port == 0 {
+		cfg.Port = DefaultPort
+	}
+	if cfg.Port < 1 || cfg.Port > 65535 {
+		return cfg, fmt.Errorf("stack: port %d is not a TCP port: choose one between 1 and 65535 (--metabase-port)", cfg.Port)
+	}
+	if cfg.SiteURL == "" {
+		cfg.SiteURL = "http://localhost:" + strconv.Itoa(cfg.Port)
+	}
+	if cfg.Memory == 0 {
+		cfg.Memory = DefaultMemory
+	}
+	if cfg.Memory < minMemory {
+		return cfg, fmt.Errorf("stack: memory limit %d bytes is below Docker's minimum of 6 MiB; Metabase wants about 2 GiB", cfg.Memory)
+	}
+	if cfg.HealthTimeout <= 0 {
+		cfg.HealthTimeout = DefaultHealthTimeout
+	}
+	for _, k := range []string{"MB_DB_FILE", "MB_JETTY_PORT", "MB_PREMIUM_EMBEDDING_TOKEN", "MB_SITE_URL"} {
+		if _, ok := cfg.Env[k]; ok {
+			return cfg, fmt.Errorf("stack: Env sets %s, which the stack manages (database on its volume, port, license token, site URL): use the Config field instead", k)
+		}
+	}
+	return cfg, nil
+}
+
+// Close releases the Docker client.
+func (s *Stack) Close() error { return s.eng.close() }
+
+func (s *Stack) containerName() string { return "embedwizard-metabase-" + s.id }
+func (s *Stack) volumeName() string    { return "embedwizard-metabase-" + s.id + "-data" }
+func (s *Stack) url() string           { return "http://localhost:" + strconv.Itoa(s.cfg.Port) }
+
+// ownLabels selects this stack's resources.
+func (s *Stack) ownLabels() map[string]string { return map[string]string{labelStack: s.id} }
+
+func (s *Stack) labels() map[string]string {
+	l := maps.Clone(s.cfg.Labels)
+	if l == nil {
+		l = map[string]string{}
+	}
+	l[labelStack] = s.id
+	return l
+}
+
+// env is the container environment, sorted so that its hash only changes when a value does.
+func (s *Stack) env() []string {
+	env := map[string]string{"MB_DB_FILE": dbFile, "MB_SITE_URL": s.cfg.SiteURL, "JAVA_OPTS": javaOpts}
+	if s.cfg.LicenseToken != "" {
+		env["MB_PREMIUM_EMBEDDING_TOKEN"] = s.cfg.LicenseToken
+	}
+	maps.Copy(env, s.cfg.Env)
+	out := make([]string, 0, len(env))
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		out = append(out, k+"="+env[k])
+	}
+	return out
+}
+
+// specHash fingerprints every setting except the image, so Up notices a changed port, token or
+// environment. A truncated SHA-256 reveals nothing useful about the token.
+func (s *Stack) specHash() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d\x00%d\x00%s", s.cfg.Port, s.cfg.Memory, strings.Join(s.env(), "\x00"))
+	return hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+// wrap names the operation and, when the daemon could not be reached, says why and what to do.
+func (s *Stack) wrap(op string, err error) error {
+	if isUnreachable(err) {
+		c := diagnoseDaemon(s.eng.host(), dialDaemon)
+		return fmt.Errorf("%s: %w: %s Fix: %s (%w)", op, ErrDaemonUnreachable, c.Detail, c.Fix, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// find returns this stack's container, if any.
+func (s *Stack) find(ctx context.Context) (containerState, bool, error) {
+	ids, err := s.eng.containers(ctx, s.ownLabels())
+	if err != nil {
+		return containerState{}, false, err
+	}
+	switch len(ids) {
+	case 0:
+		return containerState{}, false, nil
+	case 1:
+		st, err := s.eng.inspect(ctx, ids[0])
+		if isNotFound(err) { // removed meanwhile
+			return containerState{}, false, nil
+		}
+		return st, err == nil, err
+	}
+	return containerState{}, false, fmt.Errorf("%d containers carry label %s=%s (state dir %s): remove them with `embedwizard down`", len(ids), labelStack, s.id, s.cfg.StateDir)
+}
+
+// Up makes the stack run and waits until Metabase is healthy. It is idempotent: a running container is
+// reused, a stopped one started; a container whose image differs from the configured one is an
+// ErrImageChanged unless Config.Recreate; other changed settings recreate it (the data volume stays).
+func (s *Stack) Up(ctx context.Context, emit func(Event)) (Info, error) {
+	info, err := s.up(ctx, emitter(emit))
+	if err != nil {
+		return info, fmt.Errorf("up: %w", err)
+	}
+	return info, nil
+}
+
+func (s *Stack) up(ctx context.Context, em emitter) (Info, error) {
+	if _, err := parseImage(s.cfg.Image); err != nil {
+		return Info{}, err
+	}
+	st, found, err := s.find(ctx)
+	if err != nil {
+		return Info{}, s.wrap("find container", err)
+	}
+	if found {
+		if found, err = s.keepOrDrop(ctx, st, em); err != nil {
+			return Info{}, err
+		}
+	}
+	if !found {
+		if st, err = s.create(ctx, em); err != nil {
+			return Info{}, err
+		}
+	}
+	if st.Running {
+		em.send(Event{Kind: Reused, Message: "Metabase container " + st.Name + " is already running"})
+		info, err := s.waitHealthy(ctx, st.ID, time.Now(), em)
+		info.Reused = true
+		return info, err
+	}
+	return s.start(ctx, st, em)
+}
+
+// keepOrDrop decides whether an existing container can serve the current Config; when it cannot, it
+// removes the container (never the volume) and reports false.
+func (s *Stack) keepOrDrop(ctx context.Context, st containerState, em emitter) (bool, error) {
+	imageID, err := s.eng.imageID(ctx, s.cfg.Image)
+	if err != nil && !isNotFound(err) {
+		return false, s.wrap("inspect image "+s.cfg.Image, err)
+	}
+	// An image absent locally (deleted tag) does not count as changed: the container still has it.
+	imageChanged := st.Labels[labelImage] != s.cfg.Image || (imageID != "" && imageID != st.ImageID)
+	switch {
+	case imageChanged && !s.cfg.Recreate:
+		return false, fmt.Errorf("%w: container %s runs %s (%s) but the configuration asks for %s%s. "+
+			"Recreate it to switch (embedwizard up --recreate; the data volume is kept and Metabase migrates it), "+
+			"or keep the old one with --image %s",
+			ErrImageChanged, st.Name, st.Labels[labelImage], shortID(st.ImageID), s.cfg.Image, describeID(imageID), st.Labels[labelImage])
+	case imageChanged:
+		em.send(Event{Kind: Creating, Message: "image changed: replacing container " + st.Name + " (data volume kept)"})
+	case st.Labels[labelSpec] != s.specHash():
+		em.send(Event{Kind: Creating, Message: "settings changed (port, license token or environment): replacing container " + st.Name + " (data volume kept)"})
+	default:
+		return true, nil
+	}
+	if st.Running {
+		em.send(Event{Kind: Stopping, Message: "stopping " + st.Name})
+		if err := s.eng.stop(ctx, st.ID, stopGrace); err != nil && !isNotFound(err) {
+			return false, s.wrap("stop old container", err)
+		}
+	}
+	if err := s.eng.remove(ctx, st.ID); err != nil && !isNotFound(err) {
+		return false, s.wrap("remove old container", err)
+	}
+	return false, nil
+}
+
+func shortID(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	return id[:min(12, len(id))]
+}
+
+func describeID(id string) string {
+	if id == "" {
+		return ""
+	}
+	return " (" + shortID(id) + ")"
+}
+
+// create makes sure the image and the volume exist, then creates the container (not started).
+func (s *Stack) create(ctx context.Context, em emitter) (containerState, error) {
+	if err := s.ensureImage(ctx, em); err != nil {
+		return containerState{}, err
+	}
+	em.send(Event{Kind: Creating, Message: "creating container " + s.containerName() + " with volume " + s.volumeName()})
+	if err := s.eng.createVolume(ctx, s.volumeName(), s.labels()); err != nil {
+		return containerState{}, s.wrap("create volume "+s.volumeName(), err)
+	}
+	labels := s.labels()
+	labels[labelStateDir] = s.cfg.StateDir
+	labels[labelImage] = s.cfg.Image
+	labels[labelSpec] = s.specHash()
+	id, err := s.eng.create(ctx, containerSpec{
+		Name: s.containerName(), Image: s.cfg.Image, Env: s.env(), Labels: labels,
+		HostIP: "127.0.0.1", HostPort: s.cfg.Port, ContainerPort: containerPort,
+		Volume: s.volumeName(), VolumeTarget: dataDir, Memory: s.cfg.Memory, StopGrace: stopGrace,
+	})
+	if err != nil {
+		// The error names the operation only: it could echo the spec, and the spec holds the token.
+		return containerState{}, s.wrap("create container "+s.containerName(), err)
+	}
+	st, err := s.eng.inspect(ctx, id)
+	if err != nil {
+		return st, s.wrap("inspect new container", err)
+	}
+	return st, nil
+}
+
+// start starts a created or stopped container and waits for Metabase.
+func (s *Stack) start(ctx context.Context, st containerState, em emitter) (Info, error) {
+	if err := s.portFree(ctx); err != nil {
+		return Info{}, fmt.Errorf("start %s: %w", st.Name, err)
+	}
+	em.send(Event{Kind: Starting, Message: "starting " + st.Name})
+	since := time.Now()
+	if err := s.eng.start(ctx, st.ID); err != nil {
+		if msg := err.Error(); strings.Contains(msg, "address already in use") || strings.Contains(msg, "port is already allocated") {
+			return Info{}, fmt.Errorf("start %s: %w: 127.0.0.1:%d was taken as the container started: %s. Free it or choose another port (--metabase-port)",
+				st.Name, ErrPortInUse, s.cfg.Port, s.portHolder(ctx))
+		}
+		return Info{}, s.wrap("start "+st.Name, err)
+	}
+	return s.waitHealthy(ctx, st.ID, since, em)
+}
+
+// Status reports the container and, when it runs, whether Metabase answers.
+func (s *Stack) Status(ctx context.Context) (Status, error) {
+	st, found, err := s.find(ctx)
+	if err != nil || !found {
+		return Status{}, s.wrapIf("status", err)
+	}
+	out := Status{
+		Exists: true, Running: st.Running, State: st.Status, Image: st.Labels[labelImage],
+		URL: "http://localhost:" + strconv.Itoa(st.HostPort), Port: st.HostPort,
+		StartedAt: st.StartedAt, ExitCode: st.ExitCode, OOMKilled: st.OOMKilled,
+	}
+	if !st.Running {
+		out.Health = "stopped"
+		return out, nil
+	}
+	out.Uptime = time.Since(st.StartedAt).Round(time.Second)
+	h := s.probe(ctx, st.HostPort)
+	out.Health = h.String()
+	if h.ok {
+		out.Version = s.version(ctx, st.HostPort)
+	}
+	return out, nil
+}
+
+// wrapIf is wrap for a possibly nil error.
+func (s *Stack) wrapIf(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return s.wrap(op, err)
+}
+
+// Logs copies the container's log (stdout and stderr) to w: the last tail lines (all when tail <= 0),
+// then, with follow, new lines until ctx ends.
+func (s *Stack) Logs(ctx context.Context, follow bool, tail int, w io.Writer) error {
+	st, err := s.mustFind(ctx, "logs")
+	if err != nil {
+		return err
+	}
+	if err := s.eng.logs(ctx, st.ID, follow, tail, time.Time{}, w); err != nil && !(follow && errors.Is(err, ctx.Err())) {
+		return s.wrap("logs", err)
+	}
+	return nil
+}
+
+// mustFind is find for operations that need a container.
+func (s *Stack) mustFind(ctx context.Context, op string) (containerState, error) {
+	st, found, err := s.find(ctx)
+	if err != nil {
+		return st, s.wrap(op, err)
+	}
+	if !found {
+		return st, fmt.Errorf("%s: %w (%s): start it with `embedwizard up`", op, ErrNoStack, s.cfg.StateDir)
+	}
+	return st, nil
+}
+
+// Down stops and removes the stack's containers; with removeVolumes also its volumes (the Metabase
+// data) and networks. A stack that does not exist is not an error.
+func (s *Stack) Down(ctx context.Context, removeVolumes bool) error {
+	ids, err := s.eng.containers(ctx, s.ownLabels())
+	if err != nil {
+		return s.wrap("down: list containers", err)
+	}
+	for _, id := range ids {
+		// Stop before remove: a forced remove kills the JVM before H2 is closed.
+		if err := s.eng.stop(ctx, id, stopGrace); err != nil && !isNotFound(err) {
+			return s.wrap("down: stop container "+shortID(id), err)
+		}
+		if err := s.eng.remove(ctx, id); err != nil && !isNotFound(err) {
+			return s.wrap("down: remove container "+shortID(id), err)
+		}
+	}
+	if !removeVolumes {
+		return nil
+	}
+	vols, err := s.eng.volumes(ctx, s.ownLabels())
+	if err != nil {
+		return s.wrap("down: list volumes", err)
+	}
+	for _, v := range vols {
+		if err := s.eng.removeVolume(ctx, v); err != nil && !isNotFound(err) {
+			return s.wrap("down: remove volume "+v, err)
+		}
+	}
+	nets, err := s.eng.networks(ctx, s.ownLabels())
+	if err != nil {
+		return s.wrap("down: list networks", err)
+	}
+	for _, n := range nets {
+		if err := s.eng.removeNetwork(ctx, n); err != nil && !isNotFound(err) {
+			return s.wrap("down: remove network "+n, err)
+		}
+	}
+	return nil
+}

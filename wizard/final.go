@@ -1,0 +1,154 @@
+package wizard
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/spinner"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/embedwizard/embedwizard/wizard/plan"
+)
+
+// hostReadyMsg: the host app listens at url (or could not start).
+type hostReadyMsg struct {
+	url string
+	err error
+}
+
+// openedMsg: the browser was asked to open /analytics.
+type openedMsg struct{ err error }
+
+// final serves the host app, opens /analytics, and says how to sign in and what to type next. q stops
+// the host app; Metabase keeps running.
+type final struct {
+	s             *session
+	width, height int
+	st            *plan.State
+	metabaseURL   string
+	checks        []string
+	spin          spinner.Model
+	job           job
+
+	hostURL string
+	err     error
+	opened  bool
+	openErr error
+	reveal  bool
+}
+
+func newFinal(s *session, st *plan.State, metabaseURL string, checks []string) *final {
+	return &final{s: s, st: st, metabaseURL: metabaseURL, checks: checks, spin: newSpinner(), width: 80, height: 24}
+}
+
+func (f *final) Init() tea.Cmd { return tea.Batch(f.serve(), f.spin.Tick) }
+
+func (f *final) serve() tea.Cmd {
+	f.err = nil
+	var cmd tea.Cmd
+	f.job, cmd = f.s.start(func(func(tea.Msg)) tea.Msg {
+		url, err := f.s.opts.Engine.Serve(f.s.ctx, f.st)
+		return hostReadyMsg{url, err}
+	})
+	return cmd
+}
+
+// analytics is the host app page that embeds the dashboard.
+func (f *final) analytics() string { return strings.TrimRight(f.hostURL, "/") + "/analytics" }
+
+func (f *final) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		f.width, f.height = msg.Width, msg.Height
+	case hostReadyMsg:
+		f.hostURL, f.err = msg.url, msg.err
+		if f.err != nil || f.s.opts.NoBrowser {
+			return f, nil
+		}
+		url := f.analytics()
+		return f, func() tea.Msg { return openedMsg{f.s.opts.Engine.Open(url)} }
+	case openedMsg:
+		f.opened, f.openErr = true, msg.err
+	case spinner.TickMsg:
+		if f.hostURL != "" || f.err != nil {
+			return f, nil
+		}
+		var cmd tea.Cmd
+		f.spin, cmd = f.spin.Update(msg)
+		return f, cmd
+	case tea.KeyMsg:
+		switch msg.String() {
+		case "p":
+			f.reveal = !f.reveal
+		case "r":
+			if f.err != nil {
+				return f, tea.Batch(f.serve(), f.spin.Tick)
+			}
+		case "q":
+			if f.err != nil {
+				return f, quit(fmt.Errorf("start the host app: %w", f.err))
+			}
+			return f, quit(nil)
+		}
+	}
+	return f, nil
+}
+
+func (f *final) View() string {
+	var b strings.Builder
+	switch {
+	case f.err != nil:
+		b.WriteString(markFail + " " + headStyle.Render("Metabase is configured, but the host app did not start") + "\n\n")
+		b.WriteString(wrap(f.err.Error(), f.width) + "\n\n")
+		b.WriteString(help("r", "try again", "q", "quit"))
+		return b.String()
+	case f.hostURL == "":
+		b.WriteString(f.spin.View() + " starting the host app…\n")
+		return b.String()
+	}
+	b.WriteString(markOK + " " + titleStyle.Render("Done: the dashboard is embedded in your app, sandboxed per tenant") + "\n\n")
+	opened := dimStyle.Render("  open it in your browser")
+	switch {
+	case f.openErr != nil:
+		opened = warnStyle.Render("  could not open a browser: open it yourself")
+	case f.opened:
+		opened = dimStyle.Render("  opened in your browser")
+	}
+	b.WriteString(field("Open", urlStyle.Render(f.analytics())+opened, f.width) + "\n")
+	admin := f.st.Config.AdminEmail
+	b.WriteString(field("Metabase", urlStyle.Render(f.metabaseURL)+dimStyle.Render("  admin "+admin+" (password: state file)"), f.width) + "\n\n")
+
+	b.WriteString(headStyle.Render("Sign in to the host app as") + "\n")
+	for _, t := range f.st.Tenants {
+		pw := mask(t.DemoUser.Password)
+		if f.reveal {
+			pw = t.DemoUser.Password
+		}
+		who := fmt.Sprintf("%s (account %d)", t.Name, t.AccountID)
+		b.WriteString(fmt.Sprintf("  %-28s %-30s %s\n", ansi.Truncate(who, 28, "…"), t.DemoUser.Email, pw))
+	}
+	if len(f.checks) > 0 {
+		b.WriteString("\n" + headStyle.Render("Verified") + "\n")
+		for _, c := range f.checks[:min(len(f.checks), 4)] {
+			b.WriteString("  " + markOK + " " + ansi.Truncate(c, max(f.width-4, 10), "…") + "\n")
+		}
+		if len(f.checks) > 4 {
+			b.WriteString(dimStyle.Render(fmt.Sprintf("  … and %d more (embedwizard status)", len(f.checks)-4)) + "\n")
+		}
+	}
+	b.WriteString("\n" + headStyle.Render("Next") + "\n")
+	for _, n := range [][2]string{
+		{"embedwizard status", "what runs, the steps done, URLs and logins"},
+		{"embedwizard reset", "back to this configured state in seconds"},
+		{"embedwizard down", "stop Metabase (it keeps running after you quit)"},
+	} {
+		b.WriteString(fmt.Sprintf("  %-20s %s\n", n[0], dimStyle.Render(n[1])))
+	}
+	reveal := "show passwords"
+	if f.reveal {
+		reveal = "hide passwords"
+	}
+	b.WriteString("\n" + help("p", reveal, "q", "stop the host app and quit (Metabase keeps running)"))
+	return b.String()
+}

@@ -1,0 +1,80 @@
+package wizard
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/charmbracelet/x/exp/teatest"
+)
+
+func TestFinal(t *testing.T) {
+	tests := []struct {
+		name       string
+		noBrowser  bool
+		keys       []string
+		want       []string
+		hide       []string
+		wantOpened []string
+		golden     bool
+	}{
+		{
+			name:       "browser opened",
+			want:       []string{"http://localhost:8080/analytics  opened in your browser", "demo.acme@example.com", "••••••••", "embedwizard status", "embedwizard reset", "embedwizard down", "q stop the host app"},
+			hide:       []string{"s3cret-demo-pw"},
+			wantOpened: []string{"http://localhost:8080/analytics"},
+			golden:     true,
+		},
+		{
+			name:      "no browser: the URL is still printed",
+			noBrowser: true,
+			want:      []string{"http://localhost:8080/analytics  open it in your browser"},
+		},
+		{
+			name:      "p reveals the demo password",
+			noBrowser: true,
+			keys:      []string{"p"},
+			want:      []string{"s3cret-demo-pw", "p hide passwords"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			eng := newEngine()
+			eng.plan.markDone("setup", "license", "dashboard", "embedding", "jwt", "sandbox")
+			w := startWizard(t, eng, func(o *Options) { o.NoBrowser = tt.noBrowser })
+			w.toWalk()
+			w.key("a")
+			w.waitFor("Done: the dashboard is embedded")
+			if !tt.noBrowser {
+				w.waitFor("opened in your browser")
+			}
+			for _, k := range tt.keys {
+				w.key(k)
+				w.waitFor("hide passwords")
+			}
+			w.key("q")
+			m := w.tm.FinalModel(t).(*model)
+			if m.err != nil {
+				t.Errorf("q on the final screen returned %v, want nil", m.err)
+			}
+			view := m.plainView()
+			for _, s := range tt.want {
+				if !strings.Contains(view, s) {
+					t.Errorf("final screen lacks %q:\n%s", s, view)
+				}
+			}
+			for _, s := range tt.hide {
+				if strings.Contains(view, s) || strings.Contains(w.out.String(), s) {
+					t.Errorf("final screen shows %q:\n%s", s, view)
+				}
+			}
+			if _, opened, _ := eng.snapshot(); !reflect.DeepEqual(opened, tt.wantOpened) {
+				t.Errorf("browser opened %v, want %v", opened, tt.wantOpened)
+			}
+			checkFits(t, view, 80, 24)
+			if tt.golden {
+				teatest.RequireEqualOutput(t, []byte(view))
+			}
+		})
+	}
+}

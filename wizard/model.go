@@ -1,0 +1,67 @@
+package wizard
+
+import (
+	"context"
+
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// model is the wizard: it owns the current screen and moves from one to the next as each says it is done
+// (welcome → form → stack → walk-through → final; no stack screen for an external Metabase). Ctrl+C is
+// handled here, for every screen: it cancels the work in flight and quits.
+type model struct {
+	s           *session
+	cancel      context.CancelFunc
+	size        tea.WindowSizeMsg
+	screen      tea.Model
+	choices     Choices
+	metabaseURL string
+	err         error
+}
+
+func newModel(s *session, cancel context.CancelFunc) *model {
+	return &model{s: s, cancel: cancel, size: tea.WindowSizeMsg{Width: 80, Height: 24}, screen: newWelcome(s), choices: s.opts.Choices}
+}
+
+func (m *model) Init() tea.Cmd { return m.show(m.screen) }
+
+// show makes screen the current one, at the terminal's size.
+func (m *model) show(screen tea.Model) tea.Cmd {
+	m.screen, _ = screen.Update(m.size)
+	return m.screen.Init()
+}
+
+func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.size = msg
+	case tea.KeyMsg:
+		if msg.Type == tea.KeyCtrlC {
+			m.err = ErrInterrupted
+			m.cancel()
+			return m, tea.Quit
+		}
+	case quitMsg:
+		m.err = msg.err
+		return m, tea.Quit
+	case welcomeDoneMsg:
+		return m, m.show(newFormScreen(m.s))
+	case formDoneMsg:
+		m.choices = msg.choices
+		if m.choices.external() {
+			m.metabaseURL = m.choices.Config.MetabaseURL
+			return m, m.show(newWalkthrough(m.s, m.choices, m.metabaseURL))
+		}
+		return m, m.show(newStackScreen(m.s, m.choices))
+	case stackReadyMsg:
+		m.metabaseURL = msg.url
+		return m, m.show(newWalkthrough(m.s, m.choices, msg.url))
+	case walkDoneMsg:
+		return m, m.show(newFinal(m.s, msg.st, m.metabaseURL, msg.checks))
+	}
+	var cmd tea.Cmd
+	m.screen, cmd = m.screen.Update(msg)
+	return m, cmd
+}
+
+func (m *model) View() string { return fit(m.screen.View(), m.size.Width, m.size.Height) }

@@ -1,0 +1,166 @@
+package wizard
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/spinner"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+)
+
+// checksMsg carries the preflight's answer.
+type checksMsg struct{ checks []Check }
+
+// welcomeDoneMsg: the user read the welcome screen and goes on to the form.
+type welcomeDoneMsg struct{}
+
+// quitMsg ends the wizard with err (nil after the final screen).
+type quitMsg struct{ err error }
+
+func quit(err error) tea.Cmd { return func() tea.Msg { return quitMsg{err} } }
+
+// welcome says in one screen what will happen and lists the prerequisites as they are checked.
+type welcome struct {
+	s             *session
+	width, height int
+	checks        []Check
+	checking      bool
+	spin          spinner.Model
+	job           job
+}
+
+func newWelcome(s *session) *welcome { return &welcome{s: s, spin: newSpinner()} }
+
+func (w *welcome) Init() tea.Cmd { return tea.Batch(w.check(), w.spin.Tick) }
+
+// check runs the preflight in a job; the list shows a spinner until it answers.
+func (w *welcome) check() tea.Cmd {
+	w.checking = true
+	var cmd tea.Cmd
+	w.job, cmd = w.s.start(func(func(tea.Msg)) tea.Msg {
+		return checksMsg{w.s.opts.Engine.Preflight(w.s.ctx, w.s.opts.Choices)}
+	})
+	return cmd
+}
+
+func (w *welcome) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		w.width, w.height = msg.Width, msg.Height
+	case checksMsg:
+		w.checks, w.checking = msg.checks, false
+	case spinner.TickMsg:
+		if !w.checking {
+			return w, nil
+		}
+		var cmd tea.Cmd
+		w.spin, cmd = w.spin.Update(msg)
+		return w, cmd
+	case tea.KeyMsg:
+		switch msg.String() {
+		case "enter":
+			if !w.checking {
+				return w, func() tea.Msg { return welcomeDoneMsg{} }
+			}
+		case "r":
+			if !w.checking {
+				return w, tea.Batch(w.check(), w.spin.Tick)
+			}
+		case "q", "esc":
+			return w, quit(ErrQuit)
+		}
+	}
+	return w, nil
+}
+
+func (w *welcome) View() string {
+	c := w.s.opts.Choices
+	var b strings.Builder
+	b.WriteString(titleStyle.Render("embedwizard · Metabase interactive embedding, set up in one go") + "\n\n")
+	b.WriteString(wrap("This wizard does what Metabase's \"Interactive embedding quick start\" describes, "+
+		"showing each step, why it matters, where it lives in Metabase's admin, and the API call it makes:", w.width) + "\n")
+	where := fmt.Sprintf("Metabase Enterprise in Docker (%s, port %d)", c.Image, c.MetabasePort)
+	if c.external() {
+		where = "your Metabase at " + c.Config.MetabaseURL + " (no Docker)"
+	}
+	for i, line := range []string{
+		where,
+		"configured through its API: admin, license, X-ray dashboard, interactive embedding, JWT SSO, a group per tenant, permissions, sandboxing",
+		"the guide's checkpoints verified: SSO sign-in, rows only for the tenant's account",
+		"a host app at " + c.Config.HostAppURL + " embedding the dashboard at /analytics",
+	} {
+		b.WriteString(hanging(fmt.Sprintf("  %d. ", i+1), line, w.width) + "\n")
+	}
+	b.WriteString("\n" + headStyle.Render("Prerequisites") + "\n")
+	if w.checking {
+		b.WriteString("  " + w.spin.View() + " checking Docker, ports and memory…\n")
+	} else {
+		for _, ch := range append(w.checks, licenseCheck(w.s.opts)) {
+			b.WriteString(checkLine(ch, w.width))
+		}
+	}
+	b.WriteString("\n")
+	switch {
+	case w.checking:
+		b.WriteString(help("q", "quit"))
+	case w.failed():
+		b.WriteString(wrap("Fix what is marked ✗ and press r, or go on: ports can be changed in the form.", w.width) + "\n")
+		b.WriteString(help("enter", "continue", "r", "check again", "q", "quit"))
+	default:
+		b.WriteString(help("enter", "continue", "q", "quit"))
+	}
+	return b.String()
+}
+
+func (w *welcome) failed() bool {
+	for _, ch := range w.checks {
+		if !ch.OK {
+			return true
+		}
+	}
+	return false
+}
+
+// licenseCheck is the license's line: its format is all that can be checked before Metabase runs.
+func licenseCheck(o Options) Check {
+	from := o.LicenseFrom
+	if from == "" {
+		from = "the saved state"
+	}
+	token := o.Choices.Config.LicenseToken
+	switch err := checkLicense(token); {
+	case token == "":
+		return Check{Name: "License", OK: true, Detail: "the form asks for it next (input hidden)"}
+	case err != nil:
+		return Check{Name: "License", Detail: "from " + from + ": " + err.Error(),
+			Fix: "correct it there; it is the token of your Pro or Enterprise subscription"}
+	}
+	return Check{Name: "License", OK: true, Detail: "from " + from}
+}
+
+// checkLine renders one check: mark, name, what was found and, when it failed, the fix under it.
+func checkLine(ch Check, width int) string {
+	mark := markOK
+	if !ch.OK {
+		mark = markFail
+	}
+	head := fmt.Sprintf("  %s %-11s ", mark, ch.Name)
+	out := hanging(head, ch.Detail, width) + "\n"
+	if !ch.OK && ch.Fix != "" {
+		out += hanging(strings.Repeat(" ", 16), "fix: "+ch.Fix, width) + "\n"
+	}
+	return out
+}
+
+// hanging renders prefix followed by s wrapped to width, continuation lines indented under s.
+func hanging(prefix, s string, width int) string {
+	indent := lipgloss.Width(prefix)
+	lines := strings.Split(wrap(s, width-indent), "\n")
+	for i := range lines {
+		if i > 0 {
+			lines[i] = strings.Repeat(" ", indent) + lines[i]
+		}
+	}
+	return prefix + strings.Join(lines, "\n")
+}
