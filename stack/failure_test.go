@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -61,7 +62,7 @@ func check(t *testing.T, checks []Check, name string) Check {
 // progress it reached and the container's last log lines.
 func TestHealthTimeout(t *testing.T) {
 	t.Parallel()
-	s := newTestStack(t, Config{HealthTimeout: 3 * time.Second, Env: map[string]string{"FAKEMETABASE_BOOT_SECONDS": "600"}})
+	s := newTestStack(t, Config{HealthTimeout: 3 * time.Second, Env: map[string]string{"FAKEMETABASE_BOOT_SECONDS": "20"}})
 	var rec recorder
 	start := time.Now()
 	_, err := s.Up(testContext(t), rec.emit)
@@ -117,17 +118,38 @@ func TestCrash(t *testing.T) {
 	}
 }
 
-// TestOOMKilled runs the emulator under a memory limit too small for it: the kernel kills it and Up
-// says so as such.
+// TestOOMKilled gets the emulator killed by the kernel while it boots: with the Go collector off
+// (GOGC=off) every request it parses grows its heap (each carries a 256 KiB header), and requests are
+// sent until it outgrows Docker's smallest memory limit. Up must report the kill as an OOM kill.
 func TestOOMKilled(t *testing.T) {
 	t.Parallel()
-	s := newTestStack(t, Config{Memory: minMemory, HealthTimeout: time.Minute})
-	_, err := s.Up(testContext(t), nil)
-	if !errors.Is(err, ErrContainerExited) || !strings.Contains(err.Error(), "OOMKilled") {
-		t.Fatalf("Up under %d bytes = %v; want ErrContainerExited reporting OOMKilled", minMemory, err)
+	s := newTestStack(t, Config{Memory: minMemory, HealthTimeout: time.Minute,
+		Env: map[string]string{"GOGC": "off", "FAKEMETABASE_BOOT_SECONDS": "600"}})
+	ctx := testContext(t)
+	upErr := make(chan error, 1)
+	go func() {
+		_, err := s.Up(ctx, nil)
+		upErr <- err
+	}()
+	client := &http.Client{Timeout: 2 * time.Second}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+strconv.Itoa(s.cfg.Port)+"/api/health", nil)
+	req.Header.Set("X-Ballast", strings.Repeat("x", 256<<10))
+	var err error
+	for done := false; !done; {
+		select {
+		case err = <-upErr:
+			done = true
+		case <-time.After(10 * time.Millisecond):
+			if resp, err := client.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}
 	}
-	if st, _ := s.Status(testContext(t)); !st.OOMKilled {
-		t.Errorf("Status = %+v, want OOMKilled", st)
+	if !errors.Is(err, ErrContainerExited) || !strings.Contains(err.Error(), "OOMKilled") || !strings.Contains(err.Error(), "memory limit of 6 MiB") {
+		t.Fatalf("Up of a container outgrowing %d bytes = %v; want ErrContainerExited reporting OOMKilled and the limit", minMemory, err)
+	}
+	if st, _ := s.Status(ctx); !st.OOMKilled || st.ExitCode != 137 {
+		t.Errorf("Status = %+v, want OOMKilled with exit code 137", st)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -17,22 +16,13 @@ import (
 // formDoneMsg carries what the form made of the user's answers.
 type formDoneMsg struct{ choices Choices }
 
-// licenseFormat is what Metabase accepts as a token (contract §3): 64 lower-case hex characters, a
-// development token, or an air-gap token.
-var licenseFormat = regexp.MustCompile(`^(mb_dev_[0-9a-f]{57}|[0-9a-f]{64}|airgap_.+)$`)
-
-// checkLicense says what is wrong with a token's format; it never repeats the token.
+// checkLicense is the plan's format check (contract §3), with a plainer word for an empty field. Neither
+// repeats the token.
 func checkLicense(token string) error {
-	switch t := strings.TrimSpace(token); {
-	case t == "":
-		return errors.New("the license token is empty: paste your Pro or Enterprise token")
-	case licenseFormat.MatchString(t):
-		return nil
-	case licenseFormat.MatchString(strings.ToLower(t)):
-		return errors.New("the license token has upper-case letters: Metabase accepts lower-case hex only")
-	default:
-		return fmt.Errorf("the license token is %d characters long and not of Metabase's format: want 64 hex characters (0-9, a-f)", len([]rune(t)))
+	if strings.TrimSpace(token) == "" {
+		return errors.New("paste your Pro or Enterprise license token (it is not shown as you type)")
 	}
+	return plan.CheckLicenseFormat(strings.TrimSpace(token))
 }
 
 // uiChoice is one interactive-embedding UI parameter the form offers (contract §12).
@@ -172,11 +162,11 @@ func checkOrigin(s string) error {
 	return nil
 }
 
-// parseTenants reads "Customer-Acme=28, Customer-Globex=37". Names and account ids must be unique, since
-// each tenant gets its own group and sandbox.
+// parseTenants reads "Customer-Acme=28, Customer-Globex=37". Each tenant gets its own Metabase group and
+// demo user, so two names that would share either are refused here rather than by the plan.
 func parseTenants(s string) ([]plan.Tenant, error) {
 	var out []plan.Tenant
-	names, ids := map[string]bool{}, map[int]bool{}
+	seen := map[string]string{}
 	for part := range strings.SplitSeq(s, ",") {
 		if strings.TrimSpace(part) == "" {
 			continue
@@ -185,10 +175,12 @@ func parseTenants(s string) ([]plan.Tenant, error) {
 		if err != nil {
 			return nil, err
 		}
-		if names[strings.ToLower(t.Name)] || ids[t.AccountID] {
-			return nil, fmt.Errorf("tenant %s=%d: each tenant needs its own name and account id", t.Name, t.AccountID)
+		for _, k := range []string{"group " + strings.ToLower(t.GroupName()), "user " + t.DemoEmail()} {
+			if prev, ok := seen[k]; ok {
+				return nil, fmt.Errorf("tenants %s and %s would share the Metabase %s: give them different names", prev, t.Name, k)
+			}
+			seen[k] = t.Name
 		}
-		names[strings.ToLower(t.Name)], ids[t.AccountID] = true, true
 		out = append(out, t)
 	}
 	if len(out) == 0 {

@@ -80,7 +80,7 @@ func TestFormAnswers(t *testing.T) {
 			name: "malformed license refused until corrected",
 			edit: func(o *Options) { o.Choices.Config.LicenseToken, o.LicenseFrom = "", "" },
 			answers: []answer{
-				{field: "License token", keys: []string{"ABC"}, after: "not of Metabase's format"},
+				{field: "License token", keys: []string{"ABC"}, after: "not in Metabase's format"},
 				{field: "License token", keys: append(backspaces(3), testLicense)},
 				{field: "Metabase port"}, {field: "Admin email"}, {field: "Host app origin"}, {field: "Tenants"},
 				{field: "Embedded Metabase UI", after: "Starting Metabase"}},
@@ -126,8 +126,8 @@ func TestFormAnswers(t *testing.T) {
 		{
 			name: "duplicate tenant refused",
 			answers: []answer{{field: "Metabase port"}, {field: "Admin email"}, {field: "Host app origin"},
-				{field: "Tenants", keys: []string{", Customer-Other=28"}, after: "its own name and account id"},
-				{field: "Tenants", keys: backspaces(len(", Customer-Other=28"))},
+				{field: "Tenants", keys: []string{", customer-acme=29"}, after: "would share the Metabase group"},
+				{field: "Tenants", keys: backspaces(len(", customer-acme=29"))},
 				{field: "Embedded Metabase UI", after: "Starting Metabase"}},
 			check: func(t *testing.T, c Choices) {
 				if len(c.Config.Tenants) != 1 {
@@ -198,11 +198,11 @@ func TestCheckLicense(t *testing.T) {
 		{testLicense, ""},
 		{"mb_dev_" + strings.Repeat("a", 57), ""},
 		{"airgap_eyJhbGciOi", ""},
-		{"", "empty"},
+		{"", "paste your"},
 		{strings.ToUpper(testLicense), "lower-case"},
-		{testLicense[:63], "63 characters"},
-		{"mb_dev_" + strings.Repeat("a", 56), "not of Metabase's format"},
-		{strings.Repeat("g", 64), "not of Metabase's format"},
+		{testLicense[:63], "64 hexadecimal characters"},
+		{"mb_dev_" + strings.Repeat("a", 56), "not in Metabase's format"},
+		{strings.Repeat("g", 64), "not in Metabase's format"},
 	}
 	for _, tt := range tests {
 		err := checkLicense(tt.token)
@@ -228,8 +228,9 @@ func TestParseTenants(t *testing.T) {
 		{"", nil, "no tenant"},
 		{"Customer-Acme", nil, "NAME=ACCOUNT_ID"},
 		{"Customer-Acme=abc", nil, "positive whole number"},
-		{"A=1, a=2", nil, "its own name"},
-		{"A=1, B=1", nil, "its own name and account id"},
+		{"A=1, a=2", nil, "share the Metabase group a"},
+		{"Customer-A=1, A=2", nil, "share the Metabase user demo.a@example.com"},
+		{"A=1, B=1", []plan.Tenant{{Name: "A", AccountID: 1}, {Name: "B", AccountID: 1}}, ""},
 	}
 	for _, tt := range tests {
 		got, err := parseTenants(tt.in)

@@ -78,16 +78,16 @@ func (w *welcome) View() string {
 	c := w.s.opts.Choices
 	var b strings.Builder
 	b.WriteString(titleStyle.Render("embedwizard · Metabase interactive embedding, set up in one go") + "\n\n")
-	b.WriteString(wrap("This wizard does what Metabase's \"Interactive embedding quick start\" describes, "+
-		"showing each step, why it matters, where it lives in Metabase's admin, and the API call it makes:", w.width) + "\n")
+	b.WriteString(wrap("Does what Metabase's \"Interactive embedding quick start\" describes, step by step, "+
+		"showing why, where in Metabase's admin, and the API call:", w.width) + "\n")
 	where := fmt.Sprintf("Metabase Enterprise in Docker (%s, port %d)", c.Image, c.MetabasePort)
 	if c.external() {
 		where = "your Metabase at " + c.Config.MetabaseURL + " (no Docker)"
 	}
 	for i, line := range []string{
 		where,
-		"configured through its API: admin, license, X-ray dashboard, interactive embedding, JWT SSO, a group per tenant, permissions, sandboxing",
-		"the guide's checkpoints verified: SSO sign-in, rows only for the tenant's account",
+		"admin, license, X-ray dashboard, embedding, JWT SSO, groups, sandboxing",
+		"the guide's checkpoints verified: SSO sign-in, rows only for each tenant",
 		"a host app at " + c.Config.HostAppURL + " embedding the dashboard at /analytics",
 	} {
 		b.WriteString(hanging(fmt.Sprintf("  %d. ", i+1), line, w.width) + "\n")
@@ -134,7 +134,7 @@ func licenseCheck(o Options) Check {
 		return Check{Name: "License", OK: true, Detail: "the form asks for it next (input hidden)"}
 	case err != nil:
 		return Check{Name: "License", Detail: "from " + from + ": " + err.Error(),
-			Fix: "correct it there; it is the token of your Pro or Enterprise subscription"}
+			Fix: "set MB_PREMIUM_EMBEDDING_TOKEN to your Pro or Enterprise token and run again"}
 	}
 	return Check{Name: "License", OK: true, Detail: "from " + from}
 }

@@ -32,7 +32,7 @@ func TestWelcome(t *testing.T) {
 		{
 			name: "malformed license from the environment",
 			edit: func(o *Options) { o.Choices.Config.LicenseToken = "NOT-A-TOKEN" },
-			want: []string{"✗ License", "not of Metabase's format", "fix: correct it there"},
+			want: []string{"✗ License", "is not in", "fix: set MB_PREMIUM_EMBEDDING_TOKEN"},
 		},
 		{
 			name: "no license yet: the form asks",
@@ -60,6 +60,7 @@ func TestWelcome(t *testing.T) {
 					t.Errorf("welcome screen lacks %q:\n%s", s, view)
 				}
 			}
+			checkFits(t, view, 80, 24)
 			if strings.Contains(view, testLicense) {
 				t.Errorf("welcome screen shows the license token:\n%s", view)
 			}

@@ -180,7 +180,7 @@ func TestHostAppServesTheConfiguredState(t *testing.T) {
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	page := get(t, c, base+"/login")
+	page := getPage(t, c, base+"/login")
 	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)
 	if m == nil {
 		t.Fatalf("no CSRF token on the login page:\n%s", page)
@@ -212,7 +212,7 @@ func TestHostAppServesTheConfiguredState(t *testing.T) {
 	}
 }
 
-func get(t *testing.T, c *http.Client, u string) string {
+func getPage(t *testing.T, c *http.Client, u string) string {
 	t.Helper()
 	resp, err := c.Get(u)
 	fatalIf(t, err)
@@ -222,4 +222,17 @@ func get(t *testing.T, c *http.Client, u string) string {
 		t.Fatalf("GET %s: %s", u, resp.Status)
 	}
 	return string(b)
+}
+
+func TestUpWithoutDockerStopsBeforeAnything(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
+	dir := t.TempDir()
+	code, out, errOut := upRun(t, map[string]string{"HOME": t.TempDir(), "MB_PREMIUM_EMBEDDING_TOKEN": metabasetest.TestLicenseToken},
+		"", "up", "--yes", "--configure-only", "--state-dir", dir)
+	if code != exitPrereq || !strings.Contains(out, "✗ docker:") {
+		t.Errorf("exit %d, want %d with a docker line\nstdout:\n%s\nstderr:\n%s", code, exitPrereq, out, errOut)
+	}
+	if strings.Contains(out+errOut, metabasetest.TestLicenseToken) {
+		t.Errorf("the license token appears in the output")
+	}
 }

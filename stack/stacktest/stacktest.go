@@ -47,7 +47,7 @@ import (
 const Label = "embedwizard.test"
 
 // emulatorPkg is the emulator's main package, relative to the module root.
-var emulatorPkg = "/tmp/fakemb/main.go" // TODO(interim): "./cmd/fakemetabase"
+var emulatorPkg = "./cmd/fakemetabase"
 
 // setupTimeout bounds one Docker operation of test setup (builds, pushes, sweeps).
 const setupTimeout = 2 * time.Minute

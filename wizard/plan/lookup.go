@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -121,7 +122,7 @@ func (p *Plan) writeSettings(ctx context.Context, values map[string]any) error {
 		return nil
 	}
 	p.cache.settings = nil
-	p.progress("PUT /api/setting %s", keysOf(values))
+	p.progress("PUT /api/setting %s", strings.Join(slices.Sorted(maps.Keys(values)), ", "))
 	return p.mb.SetSettings(ctx, values)
 }
 
@@ -232,13 +233,4 @@ func (p *Plan) poll(ctx context.Context, timeout time.Duration, try func() (bool
 		case <-t.C:
 		}
 	}
-}
-
-func keysOf(m map[string]any) string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return strings.Join(ks, ", ")
 }

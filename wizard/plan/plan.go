@@ -189,7 +189,7 @@ func (p *Plan) RunStep(ctx context.Context, id string, emit func(Event)) error {
 		}
 		if !done {
 			return p.fail(emit, s, withHint(
-				fmt.Errorf("%s: Metabase accepted the changes but reading them back shows the step is still not in place", strings.ToLower(s.Title)),
+				errors.New("Metabase accepted the changes but reading them back shows the step is still not in place"),
 				"Another process may be changing Metabase at the same time, or an environment variable overrides the setting; look at "+s.AdminUI+", then run again."))
 		}
 	}
@@ -220,6 +220,10 @@ func (p *Plan) stepIDs() []string {
 
 // fail saves what is known (so a rerun resumes), emits StepFailed with a hint and returns the error.
 func (p *Plan) fail(emit func(Event), s Step, err error) error {
+	if r, ok := p.st.Steps[s.ID]; ok {
+		r.Done = false
+		p.st.Steps[s.ID] = r
+	}
 	if saveErr := p.save(); saveErr != nil {
 		err = errors.Join(err, saveErr)
 	}
