@@ -135,7 +135,9 @@ func TestLoginCSRF(t *testing.T) {
 		forge func(b *browser) url.Values
 	}{
 		{"no token", func(b *browser) url.Values { return url.Values{} }},
-		{"wrong token", func(b *browser) url.Values { return url.Values{"csrf": {"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}} }},
+		{"wrong token", func(b *browser) url.Values {
+			return url.Values{"csrf": {"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}}
+		}},
 		{"token of another browser", func(b *browser) url.Values {
 			other := newBrowser(b.t, b.h)
 			other.do("GET", "/login", nil)
@@ -162,6 +164,15 @@ func TestLoginCSRF(t *testing.T) {
 				t.Error("a forged login set a session cookie")
 			}
 		})
+	}
+}
+
+func TestFormTooLarge(t *testing.T) {
+	b := newBrowser(t, newTestApp(t, nil))
+	b.do("GET", "/login", nil)
+	resp := b.do("POST", "/login", url.Values{"csrf": {b.csrf()}, "email": {strings.Repeat("a", 100<<10)}, "password": {"x"}})
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(b.last, "could not be read") {
+		t.Fatalf("100 KiB login form = %d, want 400 with an explanation:\n%s", resp.StatusCode, b.last)
 	}
 }
 

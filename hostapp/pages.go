@@ -55,15 +55,26 @@ var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 func (a *App) render(w http.ResponseWriter, status int, t *template.Template, v view) {
 	buf := buffers.Get().(*bytes.Buffer)
 	defer func() { buf.Reset(); buffers.Put(buf) }()
+	if a.execute(w, buf, t, v) {
+		writePage(w, status, buf.Bytes())
+	}
+}
+
+// execute renders t into buf; on a template error it answers 500 and returns false.
+func (a *App) execute(w http.ResponseWriter, buf *bytes.Buffer, t *template.Template, v view) bool {
 	if err := t.ExecuteTemplate(buf, "layout", v); err != nil {
 		a.s.log.Error("render page", "page", v.Title, "err", err.Error())
 		http.Error(w, "render page: "+err.Error(), http.StatusInternalServerError)
-		return
+		return false
 	}
+	return true
+}
+
+func writePage(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	w.Write(body)
 }
 
 func (a *App) message(w http.ResponseWriter, status int, v view) {
@@ -133,14 +144,11 @@ func (a *App) serveLogin(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		a.message(w, http.StatusBadRequest, view{Title: "Sign-in form unreadable", Detail: "parse form: " + err.Error(), Action: &link{Href: "/login", Label: "Back to sign-in"}})
-		return
+	var binding string
+	if c, err := r.Cookie(loginCookie); err == nil {
+		binding = "login:" + c.Value
 	}
-	c, err := r.Cookie(loginCookie)
-	if err != nil || !a.csrf.valid("login:"+c.Value, r.PostForm.Get("csrf")) {
-		a.refuse(w, r, "sign-in")
+	if !a.formOK(w, r, binding, "sign-in") {
 		return
 	}
 	email, next := strings.TrimSpace(r.PostForm.Get("email")), r.PostForm.Get("next")
@@ -180,9 +188,19 @@ func (a *App) signIn(w http.ResponseWriter, r *http.Request, u *member) {
 	http.SetCookie(w, a.s.cookie(SessionCookie, sess.id, SessionTTL, http.SameSiteLaxMode))
 }
 
-func (a *App) formOK(w http.ResponseWriter, r *http.Request, sess *session, what string) bool {
+// formOK reads a posted form (at most 64 KiB) and checks its CSRF token against binding ("" never passes);
+// when either fails it has answered.
+func (a *App) formOK(w http.ResponseWriter, r *http.Request, binding, what string) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if r.ParseForm() != nil || !a.csrf.valid("session:"+sess.id, r.PostForm.Get("csrf")) {
+	if err := r.ParseForm(); err != nil {
+		a.message(w, http.StatusBadRequest, view{
+			Title:  "The " + what + " form could not be read",
+			Detail: "parse form: " + err.Error(),
+			Action: &link{Href: "/login", Label: "Back to sign-in"},
+		})
+		return false
+	}
+	if !a.csrf.valid(binding, r.PostForm.Get("csrf")) {
 		a.refuse(w, r, what)
 		return false
 	}
@@ -190,7 +208,7 @@ func (a *App) formOK(w http.ResponseWriter, r *http.Request, sess *session, what
 }
 
 func (a *App) serveLogout(w http.ResponseWriter, r *http.Request, sess *session) {
-	if !a.formOK(w, r, sess, "sign-out") {
+	if !a.formOK(w, r, sess.csrfBinding(), "sign-out") {
 		return
 	}
 	a.sessions.delete(sess.id)
@@ -202,7 +220,7 @@ func (a *App) serveLogout(w http.ResponseWriter, r *http.Request, sess *session)
 // serveSwitch signs the browser in as another demo user: a demo convenience, so the same browser can show
 // each tenant's view in turn.
 func (a *App) serveSwitch(w http.ResponseWriter, r *http.Request, sess *session) {
-	if !a.formOK(w, r, sess, "switch user") {
+	if !a.formOK(w, r, sess.csrfBinding(), "switch user") {
 		return
 	}
 	email := r.PostForm.Get("email")
@@ -235,12 +253,24 @@ func (a *App) serveAnalytics(w http.ResponseWriter, r *http.Request, sess *sessi
 		a.message(w, http.StatusServiceUnavailable, v)
 		return
 	}
-	a.render(w, http.StatusOK, a.pages.analytics, view{
-		Title:     "Analytics",
-		BodyClass: "app",
-		CSRF:      a.csrf.token("session:" + sess.id),
-		Tenants:   a.s.tenants,
-		Current:   sess.user,
-		IframeSrc: "/sso/metabase?return_to=" + url.QueryEscape(a.s.dashboard),
-	})
+	// The page depends only on the session (its user and CSRF token) and the configuration, so it is
+	// rendered once per session: a reload costs a lookup, not a template run.
+	page := sess.analytics.Load()
+	if page == nil {
+		var buf bytes.Buffer
+		if !a.execute(w, &buf, a.pages.analytics, view{
+			Title:     "Analytics",
+			BodyClass: "app",
+			CSRF:      a.csrf.token(sess.csrfBinding()),
+			Tenants:   a.s.tenants,
+			Current:   sess.user,
+			IframeSrc: "/sso/metabase?return_to=" + url.QueryEscape(a.s.dashboard),
+		}) {
+			return
+		}
+		body := buf.Bytes()
+		page = &body
+		sess.analytics.Store(page) // two first requests may both render; they make the same bytes
+	}
+	writePage(w, http.StatusOK, *page)
 }

@@ -25,10 +25,10 @@ const (
 // newMetabaseProbe checks, without credentials, that Metabase is up and accepts JWT sign-in:
 //
 //   - GET /api/health must say 200 {"status":"ok"} (contract §2);
-//   - GET /api/session/properties: token-features.sso_jwt must be true (contract §2, §3), and the public
-//     setting "other-sso-enabled?" must not be false. jwt-enabled itself is admin-only, so it is not in the
-//     anonymous properties; other-sso-enabled? (= saml-enabled or jwt-enabled) is the best public signal
-//     (see docs/contract-notes.md, package hostapp).
+//   - GET /api/session/properties: token-features.sso_jwt must be true (contract §2, §3), and JWT must be
+//     on: "jwt-enabled" when the properties carry it, else the public "other-sso-enabled?" (= saml-enabled
+//     or jwt-enabled). In Metabase jwt-enabled is admin-only, so anonymous properties lack it and
+//     other-sso-enabled? is the best public signal (docs/contract-notes.md, package hostapp).
 func newMetabaseProbe(site string) func(ctx context.Context) error {
 	client := &http.Client{Timeout: probeTimeout}
 	return func(ctx context.Context) error {
@@ -47,8 +47,9 @@ func newMetabaseProbe(site string) func(ctx context.Context) error {
 			return fmt.Errorf("probe Metabase at %s: /api/health answered %d %q", site, code, health.Status)
 		}
 		var props struct {
-			Features map[string]bool `json:"token-features"`
-			OtherSSO *bool           `json:"other-sso-enabled?"`
+			Features   map[string]bool `json:"token-features"`
+			JWTEnabled *bool           `json:"jwt-enabled"`
+			OtherSSO   *bool           `json:"other-sso-enabled?"`
 		}
 		code, err = getJSON(ctx, client, site+"/api/session/properties", &props)
 		if err != nil {
@@ -60,7 +61,10 @@ func newMetabaseProbe(site string) func(ctx context.Context) error {
 		if !props.Features["sso_jwt"] {
 			return fmt.Errorf("%w: the license has no sso_jwt feature (token-features.sso_jwt is not true)", ErrJWTNotEnabled)
 		}
-		if props.OtherSSO != nil && !*props.OtherSSO {
+		switch {
+		case props.JWTEnabled != nil && !*props.JWTEnabled:
+			return fmt.Errorf("%w: Admin > Authentication > JWT is off or lacks its key and URI (jwt-enabled is false)", ErrJWTNotEnabled)
+		case props.JWTEnabled == nil && props.OtherSSO != nil && !*props.OtherSSO:
 			return fmt.Errorf("%w: Admin > Authentication > JWT is off (other-sso-enabled? is false)", ErrJWTNotEnabled)
 		}
 		return nil

@@ -33,6 +33,8 @@ func TestMetabaseProbe(t *testing.T) {
 		{"no license", 200, ok, `{"token-features":{"sso_jwt":false},"other-sso-enabled?":false}`, false, "sso_jwt", true},
 		{"no token-features at all", 200, ok, `{}`, false, "sso_jwt", true},
 		{"jwt switched off", 200, ok, `{"token-features":{"sso_jwt":true},"other-sso-enabled?":false}`, false, "other-sso-enabled? is false", true},
+		{"jwt-enabled readable and off", 200, ok, `{"token-features":{"sso_jwt":true},"jwt-enabled":false,"other-sso-enabled?":true}`, false, "jwt-enabled is false", true},
+		{"jwt-enabled readable and on", 200, ok, `{"token-features":{"sso_jwt":true},"jwt-enabled":true,"other-sso-enabled?":false}`, false, "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

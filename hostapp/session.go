@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,12 +22,17 @@ const (
 // SessionTTL is how long a host-app sign-in lasts; after it the user signs in again.
 const SessionTTL = 8 * time.Hour
 
-// session is one signed-in browser. It is never changed after creation: switching user makes a new one.
+// session is one signed-in browser. Its identity never changes: switching user makes a new session.
 type session struct {
 	id      string
 	user    *member
 	expires time.Time
+
+	analytics atomic.Pointer[[]byte] // the rendered /analytics page, once asked for
 }
+
+// csrfBinding is what the CSRF tokens of a signed-in user's forms are bound to.
+func (s *session) csrfBinding() string { return "session:" + s.id }
 
 // sessions is the in-memory session store: a demo host app restarts with its users signed out.
 type sessions struct {

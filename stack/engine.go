@@ -75,18 +75,16 @@ type containerSpec struct {
 }
 
 type containerState struct {
-	ID, Name   string
-	ImageRef   string // the reference the container was created from
-	ImageID    string
-	Labels     map[string]string
-	Status     string // created, running, exited, …
-	Running    bool
-	ExitCode   int
-	OOMKilled  bool
-	Error      string
-	StartedAt  time.Time
-	FinishedAt time.Time
-	HostPort   int
+	ID, Name  string
+	ImageID   string
+	Labels    map[string]string
+	Status    string // created, running, exited, …
+	Running   bool
+	ExitCode  int
+	OOMKilled bool
+	Error     string
+	StartedAt time.Time
+	HostPort  int
 }
 
 // isNotFound reports whether err says the object does not exist.
@@ -94,6 +92,14 @@ func isNotFound(err error) bool { return cerrdefs.IsNotFound(err) }
 
 // isUnreachable reports whether err says the daemon could not be reached at all.
 func isUnreachable(err error) bool { return client.IsErrConnectionFailed(err) }
+
+// apiTimeout bounds an engine call that answers at once (all but pulls, log streams and copies), so a
+// hung daemon becomes an error instead of a hang.
+const apiTimeout = time.Minute
+
+func bounded(ctx context.Context, extra time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, apiTimeout+extra)
+}
 
 type docker struct{ c *client.Client }
 
@@ -109,11 +115,15 @@ func (d *docker) host() string { return d.c.DaemonHost() }
 func (d *docker) close() error { return d.c.Close() }
 
 func (d *docker) info(ctx context.Context) (engineInfo, error) {
+	ctx, cancel := bounded(ctx, 0)
+	defer cancel()
 	i, err := d.c.Info(ctx)
 	return engineInfo{MemTotal: i.MemTotal, ServerVersion: i.ServerVersion, OSType: i.OSType}, err
 }
 
 func (d *docker) imageID(ctx context.Context, ref string) (string, error) {
+	ctx, cancel := bounded(ctx, 0)
+	defer cancel()
 	i, err := d.c.ImageInspect(ctx, ref)
 	return i.ID, err
 }
@@ -159,6 +169,8 @@ func labelFilter(labels map[string]string) filters.Args {
 }
 
 func (d *docker) containers(ctx context.Context, labels map[string]string) ([]string, error) {
+	ctx, cancel := bounded(ctx, 0)
+	defer cancel()
 	list, err := d.c.ContainerList(ctx, container.ListOptions{All: true, Filters: labelFilter(labels)})
 	ids := make([]string, 0, len(list))
 	for _, c := range list {
@@ -168,6 +180,8 @@ func (d *docker) containers(ctx context.Context, labels map[string]string) ([]st
 }
 
 func (d *docker) publisher(ctx context.Context, port int) (string, error) {
+	ctx, cancel := bounded(ctx, 0)
+	defer cancel()
 	f := filters.NewArgs(filters.Arg("publish", strconv.Itoa(port)))
 	list, err := d.c.ContainerList(ctx, container.ListOptions{Filters: f})
 	if err != nil || len(list) == 0 {
@@ -182,18 +196,19 @@ func (d *docker) publisher(ctx context.Context, port int) (string, error) {
 }
 
 func (d *docker) inspect(ctx context.Context, id string) (containerState, error) {
+	ctx, cancel := bounded(ctx, 0)
+	defer cancel()
 	c, err := d.c.ContainerInspect(ctx, id)
 	if err != nil {
 		return containerState{}, err
 	}
 	st := containerState{ID: c.ID, Name: strings.TrimPrefix(c.Name, "/"), ImageID: c.Image}
 	if c.Config != nil {
-		st.ImageRef, st.Labels = c.Config.Image, c.Config.Labels
+		st.Labels = c.Config.Labels
 	}
 	if s := c.State; s != nil {
 		st.Status, st.Running, st.ExitCode, st.OOMKilled, st.Error = s.Status, s.Running, s.ExitCode, s.OOMKilled, s.Error
 		st.StartedAt, _ = time.Parse(time.RFC3339Nano, s.StartedAt)
-		st.FinishedAt, _ = time.Parse(time.RFC3339Nano, s.FinishedAt)
 	}
 	if c.HostConfig != nil {
 		for _, bindings := range c.HostConfig.PortBindings {
@@ -206,6 +221,8 @@ func (d *docker) inspect(ctx context.Context, id string) (containerState, error)
 }
 
 func (d *docker) create(ctx context.Context, s containerSpec) (string, error) {
+	ctx, cancel := bounded(ctx, 0)
+	defer cancel()
 	port := nat.Port(strconv.Itoa(s.ContainerPort) + "/tcp")
 	stop := int(s.StopGrace / time.Second)
 	cfg := &container.Config{
@@ -213,25 +230,35 @@ func (d *docker) create(ctx context.Context, s containerSpec) (string, error) {
 		ExposedPorts: nat.PortSet{port: {}},
 	}
 	hc := &container.HostConfig{
-		PortBindings:  nat.PortMap{port: {{HostIP: s.HostIP, HostPort: strconv.Itoa(s.HostPort)}}},
-		Mounts:        []mount.Mount{{Type: mount.TypeVolume, Source: s.Volume, Target: s.VolumeTarget}},
+		PortBindings: nat.PortMap{port: {{HostIP: s.HostIP, HostPort: strconv.Itoa(s.HostPort)}}},
+		Mounts:       []mount.Mount{{Type: mount.TypeVolume, Source: s.Volume, Target: s.VolumeTarget}},
+		// No restart policy: a crash must surface as the exit code (and OOM kill) that Up and Status
+		// report, not as a restart loop; and a sandbox should not come back after a reboot to take 2 GB
+		// unasked. `embedwizard up` starts it again.
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
-		Resources:     container.Resources{Memory: s.Memory, MemorySwap: s.Memory},
+		// MemorySwap equal to Memory: no swap on top, so a JVM over the limit is stopped, not left crawling.
+		Resources: container.Resources{Memory: s.Memory, MemorySwap: s.Memory},
 	}
 	r, err := d.c.ContainerCreate(ctx, cfg, hc, nil, nil, s.Name)
 	return r.ID, err
 }
 
 func (d *docker) start(ctx context.Context, id string) error {
+	ctx, cancel := bounded(ctx, 0)
+	defer cancel()
 	return d.c.ContainerStart(ctx, id, container.StartOptions{})
 }
 
 func (d *docker) stop(ctx context.Context, id string, grace time.Duration) error {
+	ctx, cancel := bounded(ctx, grace)
+	defer cancel()
 	secs := int(grace / time.Second)
 	return d.c.ContainerStop(ctx, id, container.StopOptions{Timeout: &secs})
 }
 
 func (d *docker) remove(ctx context.Context, id string) error {
+	ctx, cancel := bounded(ctx, 0)
+	defer cancel()
 	return d.c.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
 }
 
@@ -268,11 +295,15 @@ func (d *docker) copyTo(ctx context.Context, id, dir string, tar io.Reader) erro
 }
 
 func (d *docker) createVolume(ctx context.Context, name string, labels map[string]string) error {
+	ctx, cancel := bounded(ctx, 0)
+	defer cancel()
 	_, err := d.c.VolumeCreate(ctx, volume.CreateOptions{Name: name, Labels: labels})
 	return err
 }
 
 func (d *docker) volumes(ctx context.Context, labels map[string]string) ([]string, error) {
+	ctx, cancel := bounded(ctx, 0)
+	defer cancel()
 	r, err := d.c.VolumeList(ctx, volume.ListOptions{Filters: labelFilter(labels)})
 	names := make([]string, 0, len(r.Volumes))
 	for _, v := range r.Volumes {
@@ -282,10 +313,14 @@ func (d *docker) volumes(ctx context.Context, labels map[string]string) ([]strin
 }
 
 func (d *docker) removeVolume(ctx context.Context, name string) error {
+	ctx, cancel := bounded(ctx, 0)
+	defer cancel()
 	return d.c.VolumeRemove(ctx, name, true)
 }
 
 func (d *docker) networks(ctx context.Context, labels map[string]string) ([]string, error) {
+	ctx, cancel := bounded(ctx, 0)
+	defer cancel()
 	list, err := d.c.NetworkList(ctx, network.ListOptions{Filters: labelFilter(labels)})
 	ids := make([]string, 0, len(list))
 	for _, n := range list {
@@ -295,5 +330,7 @@ func (d *docker) networks(ctx context.Context, labels map[string]string) ([]stri
 }
 
 func (d *docker) removeNetwork(ctx context.Context, id string) error {
+	ctx, cancel := bounded(ctx, 0)
+	defer cancel()
 	return d.c.NetworkRemove(ctx, id)
 }

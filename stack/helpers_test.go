@@ -17,7 +17,7 @@ const testTimeout = 90 * time.Second
 
 // newTestStack returns a Stack on the emulator image with its own state dir (so its own labels) and a
 // free port. It is taken down with its volumes when the test ends, pass or fail.
-func newTestStack(t *testing.T, cfg Config) *Stack {
+func newTestStack(t testing.TB, cfg Config) *Stack {
 	t.Helper()
 	if cfg.StateDir == "" {
 		cfg.StateDir = t.TempDir()
@@ -51,7 +51,7 @@ func newTestStack(t *testing.T, cfg Config) *Stack {
 	return s
 }
 
-func testContext(t *testing.T) context.Context {
+func testContext(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	t.Cleanup(cancel)
 	return ctx
@@ -113,7 +113,7 @@ func leftovers(t *testing.T, s *Stack) []string {
 	return out
 }
 
-func mustUp(t *testing.T, s *Stack, rec *recorder) Info {
+func mustUp(t testing.TB, s *Stack, rec *recorder) Info {
 	t.Helper()
 	var emit func(Event)
 	if rec != nil {

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -18,9 +19,7 @@ const ballast = 8 << 20
 func TestPullFromRegistry(t *testing.T) {
 	t.Parallel()
 	reg := stacktest.NewRegistry(t)
-	derived := stacktest.Derive(t, stacktest.Image(t), ballast)
-	remote := reg.Push(t, derived, "fakemetabase:pull")
-	stacktest.RemoveImage(t, derived) // the ballast layer must now come from the registry
+	remote := absentImage(t, reg, "fakemetabase:pull")
 
 	s := newTestStack(t, Config{Image: remote})
 	s.pullEvery = 0 // every step, to check them all; TestThrottle covers the rate bound
@@ -72,6 +71,16 @@ func TestPullFromRegistry(t *testing.T) {
 	})
 }
 
+// absentImage puts an image with a fresh ballast layer in the registry and makes sure it is not
+// present locally, so that pulling it downloads that layer.
+func absentImage(t *testing.T, reg *stacktest.Registry, name string) string {
+	t.Helper()
+	derived := stacktest.Derive(t, stacktest.Image(t), ballast)
+	remote := reg.Push(t, derived, name)
+	stacktest.RemoveImage(t, derived)
+	return remote
+}
+
 func TestPullFailures(t *testing.T) {
 	t.Parallel()
 	reg := stacktest.NewRegistry(t)
@@ -107,4 +116,24 @@ func TestPullFailures(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("cancelled", func(t *testing.T) {
+		remote := absentImage(t, reg, "fakemetabase:cancel")
+		s := newTestStack(t, Config{Image: remote})
+		ctx, cancel := context.WithCancel(testContext(t))
+		defer cancel()
+		var rec recorder
+		_, err := s.Up(ctx, func(e Event) {
+			rec.emit(e)
+			if e.Kind == PullProgress {
+				cancel() // the user pressed ctrl-c while the bar moved
+			}
+		})
+		if !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), "up: pull "+remote) {
+			t.Errorf("Up cancelled during the pull = %v, want context.Canceled naming the pull", err)
+		}
+		if len(rec.of(PullDone)) != 0 || len(rec.of(Creating)) != 0 {
+			t.Errorf("events after the cancel: %v", rec.kinds())
+		}
+	})
 }

@@ -18,6 +18,10 @@ import (
 // copy API hands it out, so restoring is one CopyToContainer to "/".
 const snapshotRoot = "metabase.db"
 
+// copyTimeout bounds copying a snapshot out of or into a container; H2 files of a quick-start
+// Metabase are tens of megabytes.
+const copyTimeout = 5 * time.Minute
+
 // SaveSnapshot copies the H2 application database out of the container into path (mode 0600).
 //
 // The copy is taken from a stopped container: H2 writes its file in place while Metabase runs, and a
@@ -53,6 +57,8 @@ func (s *Stack) SaveSnapshot(ctx context.Context, path string) error {
 // copyOut writes the snapshot through a temporary file, so a failed save leaves an earlier snapshot
 // at path intact.
 func (s *Stack) copyOut(ctx context.Context, id, dst string) (err error) {
+	ctx, cancel := context.WithTimeout(ctx, copyTimeout)
+	defer cancel()
 	rc, err := s.eng.copyFrom(ctx, id, dataDir)
 	if err != nil {
 		return s.wrap("save snapshot: copy "+dataDir+" out of the container", err)
@@ -160,7 +166,9 @@ func (s *Stack) RestoreSnapshot(ctx context.Context, path string, emit func(Even
 		return Info{}, fmt.Errorf("restore snapshot: %w", err)
 	}
 	defer snap.Close()
-	if err := s.eng.copyTo(ctx, st.ID, "/", snap); err != nil {
+	copyCtx, cancel := context.WithTimeout(ctx, copyTimeout)
+	defer cancel()
+	if err := s.eng.copyTo(copyCtx, st.ID, "/", snap); err != nil {
 		return Info{}, s.wrap("restore snapshot: copy into the container", err)
 	}
 	info, err := s.start(ctx, st, em)

@@ -87,18 +87,11 @@ func TestVerifySnapshotFile(t *testing.T) {
 // restores the snapshot and finds the configuration back, without any setup call.
 func TestSnapshotRoundTrip(t *testing.T) {
 	t.Parallel()
-	const setupToken = "5b9b6f48-1c9e-4bb6-9f38-2a0d8b1f0c11"
 	s := newTestStack(t, Config{LicenseToken: testToken, Env: map[string]string{"MB_SETUP_TOKEN": setupToken}})
 	ctx := testContext(t)
 	before := mustUp(t, s, nil)
 	base := "http://127.0.0.1:" + strconv.Itoa(s.cfg.Port)
-
-	body := `{"token":"` + setupToken + `","user":{"email":"admin@example.com","password":"Embedw1zard-pass","password_confirm":"Embedw1zard-pass","first_name":"A","last_name":"B","site_name":"S"},"prefs":{"site_name":"S","site_locale":"en","allow_tracking":false}}`
-	resp, err := http.Post(base+"/api/setup", "application/json", strings.NewReader(body))
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("POST /api/setup = %v, %v", resp, err)
-	}
-	resp.Body.Close()
+	configure(t, s.cfg.Port)
 	if !hasUserSetup(t, base) {
 		t.Fatal("has-user-setup is false right after setup")
 	}

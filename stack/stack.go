@@ -24,8 +24,8 @@ const (
 	DefaultPort  = 3000
 	// DefaultMemory caps the container at 2 GiB, what Metabase asks for. A cap keeps a runaway JVM from
 	// pushing a laptop into swap; together with the heap share below the JVM meets its own heap limit
-	// first, and the image runs it with -XX:+CrashOnOutOfMemoryError, so the failure is an exit we report
-	// rather than a frozen machine.
+	// first, and recent images run it with -XX:+CrashOnOutOfMemoryError, so the failure is an exit we
+	// report rather than a frozen machine.
 	DefaultMemory        = 2 << 30
 	DefaultHealthTimeout = 5 * time.Minute
 
@@ -46,11 +46,12 @@ const (
 	labelSpec     = "embedwizard.spec"
 )
 
+// Errors to test for with errors.Is. The errors that wrap them say what happened and what to do.
 var (
 	ErrImageChanged      = errors.New("the container runs a different image than configured")
 	ErrPortInUse         = errors.New("port already in use")
-	ErrDaemonUnreachable = errors.New("Docker daemon unreachable")
-	ErrHealthTimeout     = errors.New("Metabase did not become healthy in time")
+	ErrDaemonUnreachable = errors.New("cannot reach the Docker daemon")
+	ErrHealthTimeout     = errors.New("timed out waiting for Metabase to become healthy")
 	ErrContainerExited   = errors.New("the Metabase container exited")
 	ErrImagePull         = errors.New("image pull failed")
 	ErrNoStack           = errors.New("no Metabase container for this state directory")
@@ -219,7 +220,7 @@ func (s *Stack) specHash() string {
 func (s *Stack) wrap(op string, err error) error {
 	if isUnreachable(err) {
 		c := diagnoseDaemon(s.eng.host(), dialDaemon)
-		return fmt.Errorf("%s: %w: %s Fix: %s (%w)", op, ErrDaemonUnreachable, c.Detail, c.Fix, err)
+		return fmt.Errorf("%s: %w: %s. Fix: %s (%w)", op, ErrDaemonUnreachable, c.Detail, c.Fix, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }
@@ -438,9 +439,13 @@ func (s *Stack) Down(ctx context.Context, removeVolumes bool) error {
 		return s.wrap("down: list containers", err)
 	}
 	for _, id := range ids {
-		// Stop before remove: a forced remove kills the JVM before H2 is closed.
-		if err := s.eng.stop(ctx, id, stopGrace); err != nil && !isNotFound(err) {
-			return s.wrap("down: stop container "+shortID(id), err)
+		// Data that is kept needs a clean H2 shutdown, so stop before removing (a forced remove kills
+		// the JVM at once). Data about to be deleted needs nothing: skipping the stop saves Metabase's
+		// shutdown time on every reset.
+		if !removeVolumes {
+			if err := s.eng.stop(ctx, id, stopGrace); err != nil && !isNotFound(err) {
+				return s.wrap("down: stop container "+shortID(id), err)
+			}
 		}
 		if err := s.eng.remove(ctx, id); err != nil && !isNotFound(err) {
 			return s.wrap("down: remove container "+shortID(id), err)

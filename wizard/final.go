@@ -27,7 +27,8 @@ type final struct {
 	width, height int
 	st            *plan.State
 	metabaseURL   string
-	checks        []string
+	external      bool       // Metabase runs elsewhere: no snapshot to save
+	checks        [][]string // what each checkpoint verified
 	spin          spinner.Model
 	job           job
 
@@ -38,8 +39,8 @@ type final struct {
 	reveal  bool
 }
 
-func newFinal(s *session, st *plan.State, metabaseURL string, checks []string) *final {
-	return &final{s: s, st: st, metabaseURL: metabaseURL, checks: checks, spin: newSpinner(), width: 80, height: 24}
+func newFinal(s *session, st *plan.State, metabaseURL string, checks [][]string) *final {
+	return &final{s: s, st: st, metabaseURL: metabaseURL, checks: checks, external: s.opts.Choices.external(), spin: newSpinner(), width: 80, height: 24}
 }
 
 func (f *final) Init() tea.Cmd { return tea.Batch(f.serve(), f.spin.Tick) }
@@ -103,9 +104,10 @@ func (f *final) View() string {
 		b.WriteString(wrap(f.err.Error(), f.width) + "\n\n")
 		b.WriteString(help("r", "try again", "q", "quit"))
 		return b.String()
+	case f.hostURL == "" && f.external:
+		return f.spin.View() + " starting the host app…\n"
 	case f.hostURL == "":
-		b.WriteString(f.spin.View() + " starting the host app…\n")
-		return b.String()
+		return f.spin.View() + " saving a snapshot for `embedwizard reset` (the first time, Metabase restarts once),\n  then starting the host app…\n"
 	}
 	b.WriteString(markOK + " " + titleStyle.Render("Done: the dashboard is embedded in your app, sandboxed per tenant") + "\n\n")
 	opened := dimStyle.Render("  open it in your browser")
@@ -120,23 +122,18 @@ func (f *final) View() string {
 	b.WriteString(field("Metabase", urlStyle.Render(f.metabaseURL)+dimStyle.Render("  admin "+admin+" (password: state file)"), f.width) + "\n\n")
 
 	b.WriteString(headStyle.Render("Sign in to the host app as") + "\n")
+	emailWidth := 0
+	for _, t := range f.st.Tenants {
+		emailWidth = max(emailWidth, len(t.DemoUser.Email))
+	}
 	for _, t := range f.st.Tenants {
 		pw := mask(t.DemoUser.Password)
 		if f.reveal {
 			pw = t.DemoUser.Password
 		}
-		who := fmt.Sprintf("%s (account %d)", t.Name, t.AccountID)
-		b.WriteString(fmt.Sprintf("  %-28s %-30s %s\n", ansi.Truncate(who, 28, "…"), t.DemoUser.Email, pw))
+		b.WriteString(fmt.Sprintf("  %-*s  %s  %s\n", emailWidth, t.DemoUser.Email, pw, dimStyle.Render(fmt.Sprintf("%s, account %d", t.Name, t.AccountID))))
 	}
-	if len(f.checks) > 0 {
-		b.WriteString("\n" + headStyle.Render("Verified") + "\n")
-		for _, c := range f.checks[:min(len(f.checks), 4)] {
-			b.WriteString("  " + markOK + " " + ansi.Truncate(c, max(f.width-4, 10), "…") + "\n")
-		}
-		if len(f.checks) > 4 {
-			b.WriteString(dimStyle.Render(fmt.Sprintf("  … and %d more (embedwizard status)", len(f.checks)-4)) + "\n")
-		}
-	}
+	b.WriteString(f.verifiedView(f.height - 17 - len(f.st.Tenants)))
 	b.WriteString("\n" + headStyle.Render("Next") + "\n")
 	for _, n := range [][2]string{
 		{"embedwizard status", "what runs, the steps done, URLs and logins"},
@@ -150,5 +147,32 @@ func (f *final) View() string {
 		reveal = "hide passwords"
 	}
 	b.WriteString("\n" + help("p", reveal, "q", "stop the host app and quit (Metabase keeps running)"))
+	return b.String()
+}
+
+// verifiedView is what the checkpoints verified in at most rows lines: the first finding of each checkpoint,
+// then as many of the others as fit.
+func (f *final) verifiedView(rows int) string {
+	var lines, rest []string
+	for _, group := range f.checks {
+		lines = append(lines, group[0])
+		rest = append(rest, group[1:]...)
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	total := len(lines) + len(rest)
+	if total > rows {
+		rest = rest[:max(rows-1-len(lines), 0)]
+	}
+	more := total - len(lines) - len(rest)
+	var b strings.Builder
+	b.WriteString("\n" + headStyle.Render("Verified") + "\n")
+	for _, c := range append(lines, rest...) {
+		b.WriteString("  " + markOK + " " + ansi.Truncate(c, max(f.width-4, 10), "…") + "\n")
+	}
+	if more > 0 {
+		b.WriteString(dimStyle.Render(fmt.Sprintf("  … and %d more", more)) + "\n")
+	}
 	return b.String()
 }

@@ -10,6 +10,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/huh"
 
+	"github.com/embedwizard/embedwizard/stack"
 	"github.com/embedwizard/embedwizard/wizard/plan"
 )
 
@@ -44,6 +45,30 @@ var uiChoices = []uiChoice{
 type answers struct {
 	license, port, email, origin, tenants string
 	ui                                    []string
+}
+
+// withDefaults fills what cmd left empty with the plan's and the stack's defaults, so that every field of
+// the form shows a value Enter can keep.
+func (c Choices) withDefaults() Choices {
+	if c.Config.AdminEmail == "" {
+		c.Config.AdminEmail = plan.DefaultAdminEmail
+	}
+	if c.Config.HostAppURL == "" {
+		c.Config.HostAppURL = plan.DefaultHostAppURL
+	}
+	if len(c.Config.Tenants) == 0 {
+		c.Config.Tenants = []plan.Tenant{plan.DefaultTenant}
+	}
+	if c.Config.UIOptions == nil {
+		c.Config.UIOptions = plan.DefaultUIOptions()
+	}
+	if c.MetabasePort == 0 {
+		c.MetabasePort = stack.DefaultPort
+	}
+	if c.Image == "" {
+		c.Image = stack.DefaultImage
+	}
+	return c
 }
 
 // newForm builds the form for c. Every field is prefilled from c, so Enter through it keeps the defaults;
@@ -83,7 +108,7 @@ func newForm(c Choices) (*huh.Form, *answers) {
 			EchoMode(huh.EchoModePassword).Value(&a.license).Validate(validate))
 	}
 	if c.external() {
-		metabase = append(metabase, huh.NewNote().Title("Metabase").Description(c.Config.MetabaseURL+" (given with --metabase-url)"))
+		metabase = append(metabase, huh.NewNote().Title("Metabase URL").Description(c.Config.MetabaseURL+" (given with --metabase-url)"))
 	} else {
 		metabase = append(metabase, huh.NewInput().Title("Metabase port").
 			Description("Where Metabase answers on this machine: http://localhost:PORT").

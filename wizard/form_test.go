@@ -41,19 +41,31 @@ func (w *wizardT) toForm() {
 }
 
 func TestFormEnterThroughKeepsDefaults(t *testing.T) {
-	eng := newEngine()
-	eng.stackHold = make(chan struct{})
-	w := startWizard(t, eng, nil)
-	w.toForm()
-	w.fill([]answer{{field: "Metabase port"}, {field: "Admin email"}, {field: "Host app origin"}, {field: "Tenants"},
-		{field: "Embedded Metabase UI", after: "Starting Metabase"}})
-	w.finish()
-	calls, _, _ := eng.snapshot()
-	if len(calls) != 1 {
-		t.Fatalf("stack started %d times, want once", len(calls))
+	tests := []struct {
+		name string
+		edit func(*Options)
+	}{
+		{"as cmd fills it", nil},
+		{"empty: the plan's defaults", func(o *Options) {
+			o.Choices = Choices{Config: plan.Config{LicenseToken: testLicense}}
+		}},
 	}
-	if got, want := calls[0], defaultChoices(); !reflect.DeepEqual(got, want) {
-		t.Errorf("Enter through the form changed the choices:\ngot  %+v\nwant %+v", got, want)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			eng := newEngine()
+			eng.stackHold = make(chan struct{})
+			w := startWizard(t, eng, tt.edit)
+			w.toForm()
+			w.fill(enterThrough)
+			w.finish()
+			calls, _, _ := eng.snapshot()
+			if len(calls) != 1 {
+				t.Fatalf("stack started %d times, want once", len(calls))
+			}
+			if got, want := calls[0], defaultChoices(); !reflect.DeepEqual(got, want) {
+				t.Errorf("Enter through the form gave\n %+v\nwant\n %+v", got, want)
+			}
+		})
 	}
 }
 

@@ -137,8 +137,7 @@ func (m *stackScreen) apply(ev stack.Event) {
 
 func (m *stackScreen) View() string {
 	var b strings.Builder
-	target := fmt.Sprintf("%s → http://localhost:%d", m.choices.Image, m.choices.MetabasePort)
-	b.WriteString(titleStyle.Render("Starting Metabase") + dimStyle.Render(" · "+target) + "\n\n")
+	b.WriteString(titleStyle.Render("Starting Metabase") + dimStyle.Render(fmt.Sprintf(" · http://localhost:%d", m.choices.MetabasePort)) + "\n\n")
 	b.WriteString(m.imageView())
 	b.WriteString(m.bootView())
 

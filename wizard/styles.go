@@ -59,6 +59,37 @@ func wrap(s string, width int) string {
 	return strings.Join(lines, "\n")
 }
 
+// hanging renders prefix followed by s wrapped to width, continuation lines indented under s.
+func hanging(prefix, s string, width int) string {
+	indent := lipgloss.Width(prefix)
+	lines := strings.Split(wrap(s, width-indent), "\n")
+	for i := range lines {
+		if i > 0 {
+			lines[i] = strings.Repeat(" ", indent) + lines[i]
+		}
+	}
+	return prefix + strings.Join(lines, "\n")
+}
+
+// pack lays items out in lines of at most width columns, separated by sep, never breaking an item (an API
+// call such as "POST /api/session" stays on one line).
+func pack(items []string, sep string, width int) string {
+	var lines []string
+	line := ""
+	for _, it := range items {
+		switch {
+		case line == "":
+			line = it
+		case lipgloss.Width(line+sep+it) <= width:
+			line += sep + it
+		default:
+			lines = append(lines, line)
+			line = it
+		}
+	}
+	return strings.Join(append(lines, line), "\n")
+}
+
 // fit keeps s inside the terminal: the first height lines, each cut to width. Screens lay themselves out
 // for the size they are given; this is the guarantee that a narrow window never wraps or scrolls.
 func fit(s string, width, height int) string {

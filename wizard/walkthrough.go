@@ -20,10 +20,10 @@ type (
 	runDoneMsg    struct{ err error }
 )
 
-// walkDoneMsg: every step is done; st is the plan's state and checks what its checkpoints verified.
+// walkDoneMsg: every step is done; st is the plan's state and checks what each checkpoint verified.
 type walkDoneMsg struct {
 	st     *plan.State
-	checks []string
+	checks [][]string
 }
 
 // StepError is a step that failed and was not retried: what failed, Metabase's or the plan's own error,
@@ -245,9 +245,11 @@ func (w *walkthrough) finish(err error) tea.Cmd {
 		w.phase, w.err = walkFailed, err
 		return nil
 	case w.plan != nil && w.current() == len(w.steps):
-		var checks []string
+		var checks [][]string
 		for _, s := range w.steps {
-			checks = append(checks, s.checks...)
+			if len(s.checks) > 0 {
+				checks = append(checks, s.checks)
+			}
 		}
 		st := w.plan.State()
 		return func() tea.Msg { return walkDoneMsg{st, checks} }
@@ -362,7 +364,8 @@ func (w *walkthrough) detailView() string {
 				b.WriteString(hanging(labelStyle.Render("Admin UI"), s.info.AdminUI, w.width) + "\n")
 			}
 			if len(s.info.Calls) > 0 {
-				b.WriteString(hanging(labelStyle.Render("API"), strings.Join(s.info.Calls, " · "), w.width) + "\n")
+				calls := pack(s.info.Calls, " · ", max(w.width-labelStyle.GetWidth(), 20))
+				b.WriteString(hanging(labelStyle.Render("API"), calls, w.width) + "\n")
 			}
 		}
 	}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/charmbracelet/bubbles/spinner"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
 )
 
 // checksMsg carries the preflight's answer.
@@ -131,12 +130,12 @@ func licenseCheck(o Options) Check {
 	token := o.Choices.Config.LicenseToken
 	switch err := checkLicense(token); {
 	case token == "":
-		return Check{Name: "License", OK: true, Detail: "the form asks for it next (input hidden)"}
+		return Check{Name: "license", OK: true, Detail: "the form asks for it next (input hidden)"}
 	case err != nil:
-		return Check{Name: "License", Detail: "from " + from + ": " + err.Error(),
+		return Check{Name: "license", Detail: "from " + from + ": " + err.Error(),
 			Fix: "set MB_PREMIUM_EMBEDDING_TOKEN to your Pro or Enterprise token and run again"}
 	}
-	return Check{Name: "License", OK: true, Detail: "from " + from}
+	return Check{Name: "license", OK: true, Detail: "from " + from}
 }
 
 // checkLine renders one check: mark, name, what was found and, when it failed, the fix under it.
@@ -151,16 +150,4 @@ func checkLine(ch Check, width int) string {
 		out += hanging(strings.Repeat(" ", 16), "fix: "+ch.Fix, width) + "\n"
 	}
 	return out
-}
-
-// hanging renders prefix followed by s wrapped to width, continuation lines indented under s.
-func hanging(prefix, s string, width int) string {
-	indent := lipgloss.Width(prefix)
-	lines := strings.Split(wrap(s, width-indent), "\n")
-	for i := range lines {
-		if i > 0 {
-			lines[i] = strings.Repeat(" ", indent) + lines[i]
-		}
-	}
-	return prefix + strings.Join(lines, "\n")
 }

@@ -18,7 +18,7 @@ func TestWelcome(t *testing.T) {
 		{
 			name:   "all green",
 			golden: true,
-			want:   []string{"✓ Docker", "✓ License     from MB_PREMIUM_EMBEDDING_TOKEN", "enter continue"},
+			want:   []string{"✓ Docker", "✓ license     from MB_PREMIUM_EMBEDDING_TOKEN", "enter continue"},
 		},
 		{
 			name: "port taken says what to do",
@@ -32,12 +32,12 @@ func TestWelcome(t *testing.T) {
 		{
 			name: "malformed license from the environment",
 			edit: func(o *Options) { o.Choices.Config.LicenseToken = "NOT-A-TOKEN" },
-			want: []string{"✗ License", "is not in", "fix: set MB_PREMIUM_EMBEDDING_TOKEN"},
+			want: []string{"✗ license", "is not in", "fix: set MB_PREMIUM_EMBEDDING_TOKEN"},
 		},
 		{
 			name: "no license yet: the form asks",
 			edit: func(o *Options) { o.Choices.Config.LicenseToken, o.LicenseFrom = "", "" },
-			want: []string{"✓ License     the form asks for it next"},
+			want: []string{"✓ license     the form asks for it next"},
 		},
 		{
 			name: "external Metabase",

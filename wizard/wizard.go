@@ -28,7 +28,7 @@ var (
 	// ErrNoTerminal: Input or Output is not a terminal; `embedwizard up --yes` is the way without one.
 	ErrNoTerminal = errors.New("the wizard needs a terminal: run `embedwizard up --yes` instead")
 	// ErrInterrupted: Ctrl+C. What was done is saved; the next run resumes.
-	ErrInterrupted = errors.New("interrupted: what was done is saved, run embedwizard again to resume")
+	ErrInterrupted = errors.New("interrupted: finished steps are saved, run embedwizard again to resume")
 	// ErrQuit: the user quit before the end.
 	ErrQuit = errors.New("stopped before the end: run embedwizard again to resume where you left off")
 )
@@ -146,6 +146,7 @@ func newSession(ctx context.Context, opts Options) *session {
 	if opts.StopTimeout <= 0 {
 		opts.StopTimeout = 10 * time.Second
 	}
+	opts.Choices = opts.Choices.withDefaults()
 	return &session{ctx: ctx, opts: opts}
 }
 

@@ -12,9 +12,10 @@ func init() {
 }
 
 func runDown(ctx context.Context, e env, args []string) int {
-	fs, dir := newFlags(e, "down", "down [--volumes] [--state-dir DIR]",
+	fs := newFlags(e, "down", "down [--volumes] [--state-dir DIR]",
 		"Stops and removes the Metabase container embedwizard runs. Its data stays in a Docker volume unless --volumes,\n"+
 			"which deletes it too; the state directory (your choices, secrets and the reset snapshot) is kept either way.")
+	dir := stateDirFlag(fs, e)
 	volumes := fs.Bool("volumes", false, "also delete Metabase's data volume")
 	if code, done := parseFlags(fs, e, args); done {
 		return code

@@ -18,10 +18,11 @@ func init() {
 }
 
 func runHost(ctx context.Context, e env, args []string) int {
-	fs, dir := newFlags(e, "host", "host [--state-dir DIR] [--no-browser] [--host-port N]",
+	fs := newFlags(e, "host", "host [--state-dir DIR] [--no-browser] [--host-port N]",
 		"Serves the host app with the dashboard embedded at /analytics, until Ctrl+C. It uses the saved state; without one\n"+
 			"it runs on its own from the guide's variables "+hostapp.EnvJWTSecret+" and "+hostapp.EnvSiteURL+
 			"\n(plus "+hostapp.EnvDemoPassword+", and "+hostapp.EnvDashboardPath+" defaulting to "+hostapp.DefaultDashboardPath+").")
+	dir := stateDirFlag(fs, e)
 	noBrowser := fs.Bool("no-browser", false, "do not open the browser (the URL is printed)")
 	port := fs.Int("host-port", defaultHostPort, "`port` to listen on when running from the environment (with a state, its origin's port)")
 	if code, done := parseFlags(fs, e, args); done {

@@ -13,8 +13,9 @@ func init() {
 }
 
 func runLogs(ctx context.Context, e env, args []string) int {
-	fs, dir := newFlags(e, "logs", "logs [-f] [--tail N] [--state-dir DIR]",
+	fs := newFlags(e, "logs", "logs [-f] [--tail N] [--state-dir DIR]",
 		"Prints the log of the Metabase container embedwizard runs; -f keeps following it until Ctrl+C.")
+	dir := stateDirFlag(fs, e)
 	follow := fs.Bool("f", false, "follow: keep printing new lines until Ctrl+C")
 	tail := fs.Int("tail", 200, "print the last `N` lines (0: all)")
 	if code, done := parseFlags(fs, e, args); done {

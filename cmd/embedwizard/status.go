@@ -30,15 +30,20 @@ const hidden = "••••••••"
 // probeTimeout bounds each look at Docker or Metabase made by status and doctor.
 const probeTimeout = 10 * time.Second
 
-// newFlags makes the flag set of an everyday command: its usage text, and --state-dir.
-func newFlags(e env, name, usage, about string) (*flag.FlagSet, *string) {
+// newFlags makes the flag set of an everyday command, with its usage text.
+func newFlags(e env, name, usage, about string) *flag.FlagSet {
 	fs := flag.NewFlagSet("embedwizard "+name, flag.ContinueOnError)
 	fs.SetOutput(e.Stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(e.Stderr, "Usage: embedwizard %s\n\n%s\n\nFlags:\n", usage, about)
 		fs.PrintDefaults()
 	}
-	return fs, fs.String("state-dir", defaultStateDir(e.Getenv), "`directory` holding the state")
+	return fs
+}
+
+// stateDirFlag adds --state-dir, defaulting like every command's.
+func stateDirFlag(fs *flag.FlagSet, e env) *string {
+	return fs.String("state-dir", defaultStateDir(e.Getenv), "`directory` holding the state")
 }
 
 // parseFlags parses args; done is true when the command should return code right away (--help, bad flags).
@@ -162,8 +167,9 @@ type tenantReport struct {
 }
 
 func runStatus(ctx context.Context, e env, args []string) int {
-	fs, dir := newFlags(e, "status", "status [--json] [--state-dir DIR]",
+	fs := newFlags(e, "status", "status [--json] [--state-dir DIR]",
 		"Shows what runs: the container, Metabase's version and health, the steps done, the URLs and the demo logins\n(passwords masked; they are in the state file, mode 0600).")
+	dir := stateDirFlag(fs, e)
 	asJSON := fs.Bool("json", false, "print the status as JSON")
 	if code, done := parseFlags(fs, e, args); done {
 		return code

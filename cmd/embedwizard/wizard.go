@@ -78,13 +78,13 @@ func runWizard(ctx context.Context, e env, s setup, accessible bool) int {
 	var step *wizard.StepError
 	switch {
 	case err == nil:
-		fmt.Fprintf(e.Stdout, "\nThe host app stopped; Metabase keeps running. Next: embedwizard status · embedwizard host · embedwizard down\n")
+		fmt.Fprintln(e.Stdout, "\nHost app stopped; Metabase keeps running. Next: embedwizard status, host, down")
 		return exitOK
 	case errors.Is(err, wizard.ErrNoTerminal):
 		fmt.Fprintf(e.Stderr, "embedwizard: %v\n", err)
 		return exitPrereq
 	case errors.Is(err, wizard.ErrInterrupted):
-		fmt.Fprintf(e.Stderr, "\nembedwizard: %v\n", err)
+		fmt.Fprintf(e.Stderr, "\n%v\n", err) // one line at 80 columns: the terminal was just given back
 		return exitInterrupted
 	case errors.As(err, &step) && step.Step.ID == plan.StepLicense:
 		fmt.Fprintf(e.Stderr, "\nembedwizard: %v\n", err)

@@ -286,6 +286,7 @@ func NewRegistry(tb testing.TB) *Registry {
 	}
 	r := &Registry{Addr: addr, cmd: exec.Command(strings.TrimSpace(string(out)), "serve", cfgPath)}
 	r.cmd.Env = append(os.Environ(), "OTEL_SDK_DISABLED=true", "OTEL_TRACES_EXPORTER=none")
+	r.cmd.SysProcAttr = orphanKill()
 	var logs bytes.Buffer
 	r.cmd.Stdout, r.cmd.Stderr = &logs, &logs
 	if err := r.cmd.Start(); err != nil {

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/embedwizard/embedwizard/internal/secretfile"
 )
 
 // StateFile is the name of the state file inside the state directory.
@@ -90,30 +92,11 @@ func LoadState(dir string) (*State, error) {
 
 // Save writes dir/state.json atomically with mode 0600 (the directory 0700): it holds secrets.
 func (s *State) Save(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("save state: %w", err)
-	}
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, ".state-*.json")
-	if err != nil {
-		return fmt.Errorf("save state: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save state: %w", err)
-	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save state: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save state: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, StateFile)); err != nil {
+	if err := secretfile.Write(filepath.Join(dir, StateFile), append(b, '\n')); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
 	return nil

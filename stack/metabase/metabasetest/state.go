@@ -8,10 +8,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/embedwizard/embedwizard/internal/secretfile"
 )
 
 // state is everything Metabase keeps in its application database. It is saved whole as JSON to
@@ -257,27 +258,7 @@ func writeFileAtomic(path string, v any) error {
 	if err != nil {
 		return fmt.Errorf("save app database: %w", err)
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("save app database: %w", err)
-	}
-	f, err := os.CreateTemp(dir, ".metabase-*.tmp")
-	if err != nil {
-		return fmt.Errorf("save app database: %w", err)
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return fmt.Errorf("save app database: %w", err)
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("save app database: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("save app database: %w", err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
+	if err := secretfile.Write(path, b); err != nil {
 		return fmt.Errorf("save app database: %w", err)
 	}
 	return nil

@@ -1,0 +1,323 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/embedwizard/embedwizard/stack"
+	"github.com/embedwizard/embedwizard/stack/metabase"
+	"github.com/embedwizard/embedwizard/wizard/plan"
+)
+
+func init() {
+	register(command{Name: "doctor", Summary: "diagnose Docker, ports, license, origins, cookies, clock skew, JWT, dashboard", Run: runDoctor})
+}
+
+// maxSkew is how far the clocks may drift apart: Metabase refuses a JWT whose iat is more than 180 s old by
+// its own clock (contract §11), and the host app signs with iat = now.
+const maxSkew = 60 * time.Second
+
+// requiredFeatures are the token features the quick start uses (contract §3).
+var requiredFeatures = []string{metabase.FeatureEmbedding, metabase.FeatureJWT, metabase.FeatureSandboxes, metabase.FeatureAdvancedPermissions}
+
+// diagnosis is one line of the doctor's report; prereq marks what exits with exitPrereq when missing.
+type diagnosis struct {
+	stack.Check
+	prereq bool
+}
+
+func runDoctor(ctx context.Context, e env, args []string) int {
+	fs := newFlags(e, "doctor", "doctor [--state-dir DIR]",
+		"Diagnoses what interactive embedding depends on, each line ✓ or ✗ with the fix: Docker, ports, the license's\n"+
+			"features, authorized origins against the host app's origin, the session cookie's SameSite against the two sites,\n"+
+			"the clock skew against Metabase's Date header, JWT sign-in, and the dashboard.")
+	dir := stateDirFlag(fs, e)
+	if code, done := parseFlags(fs, e, args); done {
+		return code
+	}
+	st, err := loadState(*dir)
+	if err != nil {
+		fmt.Fprintf(e.Stdout, "! %v\n", err)
+		st = &plan.State{Config: plan.Config{HostAppURL: plan.DefaultHostAppURL}, Stack: plan.StackState{Port: defaultMetabasePort}}
+	}
+	var ds []diagnosis
+	add := func(prereq bool, cs ...stack.Check) {
+		for _, c := range cs {
+			ds = append(ds, diagnosis{c, prereq})
+			printCheck(e.Stdout, c)
+		}
+	}
+	if managed(st) {
+		add(true, dockerChecks(ctx, *dir, st)...)
+	}
+	if port, err := portOf(st.Config.HostAppURL); err == nil {
+		add(true, hostAppPortCheck(ctx, port))
+	}
+	if err == nil {
+		for _, c := range metabaseChecks(ctx, st) {
+			add(c.Name == "license", c)
+		}
+	}
+	code := exitOK
+	for _, d := range ds {
+		switch {
+		case d.OK:
+		case d.prereq:
+			code = exitPrereq
+		case code == exitOK:
+			code = exitFailed
+		}
+	}
+	if code == exitOK {
+		fmt.Fprintln(e.Stdout, "Everything interactive embedding needs is in place.")
+	}
+	return code
+}
+
+func printCheck(w io.Writer, c stack.Check) {
+	if c.OK {
+		fmt.Fprintf(w, "✓ %-16s %s\n", c.Name, c.Detail)
+		return
+	}
+	fmt.Fprintf(w, "✗ %-16s %s\n  %-16s fix: %s\n", c.Name, c.Detail, "", c.Fix)
+}
+
+// dockerChecks are the stack's own preflight: Docker, the Metabase port, memory, the image.
+func dockerChecks(ctx context.Context, dir string, st *plan.State) []stack.Check {
+	stk, err := openStack(dir, st)
+	if err != nil {
+		return []stack.Check{{Name: "docker", Detail: err.Error(), Fix: "check DOCKER_HOST and --state-dir"}}
+	}
+	defer stk.Close()
+	return stk.Preflight(ctx)
+}
+
+// hostAppPortCheck passes when the host app's port is free, or when the host app itself answers there.
+func hostAppPortCheck(ctx context.Context, port int) stack.Check {
+	c := stack.Check{Name: "host app port", OK: true}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	ln, err := net.Listen("tcp", addr)
+	if err == nil {
+		ln.Close()
+		c.Detail = fmt.Sprintf("%d is free for `embedwizard host`", port)
+		return c
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/healthz", nil)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK && strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-src") {
+			c.Detail = fmt.Sprintf("%d is in use by the host app, which answers", port)
+			return c
+		}
+	}
+	c.OK, c.Detail = false, fmt.Sprintf("%d is in use by another program", port)
+	c.Fix = "stop it, or choose another port: embedwizard up --host-port N (the host app's origin changes with it)"
+	return c
+}
+
+// metabaseChecks look at Metabase as the state's admin: features, origins, cookies, clock, JWT, dashboard.
+func metabaseChecks(ctx context.Context, st *plan.State) []stack.Check {
+	ctx, cancel := context.WithTimeout(ctx, 3*probeTimeout)
+	defer cancel()
+	mbURL := metabaseURL(st)
+	mb, err := adminClient(ctx, st)
+	if err != nil {
+		return []stack.Check{{Name: "metabase", Detail: fmt.Sprintf("cannot sign in at %s as the admin: %v", mbURL, err),
+			Fix: "start it (embedwizard up), or wait until `embedwizard status` says health: ok"}}
+	}
+	out := []stack.Check{{Name: "metabase", OK: true, Detail: mbURL + " answers; signed in as the admin"}}
+	out = append(out, licenseCheck(ctx, mb), originCheck(ctx, mbURL, st.Config.HostAppURL))
+	set, err := mb.SettingsMap(ctx)
+	if err != nil {
+		return append(out, stack.Check{Name: "settings", Detail: err.Error(), Fix: "sign in as an admin: is the state's admin still one?"})
+	}
+	out = append(out, sameSiteCheck(set, st.Config.HostAppURL, mbURL), clockCheck(ctx, mb), jwtCheck(set, st.Config.HostAppURL), dashboardCheck(ctx, mb, st))
+	return out
+}
+
+func licenseCheck(ctx context.Context, mb *metabase.Client) stack.Check {
+	c := stack.Check{Name: "license"}
+	p, err := mb.SessionProperties(ctx)
+	if err != nil {
+		c.Detail, c.Fix = err.Error(), "check that Metabase answers"
+		return c
+	}
+	var missing []string
+	for _, f := range requiredFeatures {
+		if !p.Features[f] {
+			missing = append(missing, f)
+		}
+	}
+	if len(missing) > 0 {
+		c.Detail = "the license lacks " + strings.Join(missing, ", ")
+		c.Fix = "set a Pro or Enterprise token (MB_PREMIUM_EMBEDDING_TOKEN, then embedwizard up); Metabase needs internet to check it"
+		return c
+	}
+	c.OK, c.Detail = true, "features "+strings.Join(requiredFeatures, ", ")
+	return c
+}
+
+// originCheck reads the Content-Security-Policy Metabase sends with its pages: the browser lets the host app
+// frame Metabase only when frame-ancestors admits the host app's origin.
+func originCheck(ctx context.Context, mbURL, hostAppURL string) stack.Check {
+	c := stack.Check{Name: "origins", Fix: "embedwizard up --yes adds it, or Admin settings > Embedding > Interactive embedding > Authorized origins"}
+	origin := originOf(hostAppURL)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(mbURL, "/")+"/", nil)
+	if err != nil {
+		c.Detail = err.Error()
+		return c
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.Detail = "GET / : " + err.Error()
+		return c
+	}
+	resp.Body.Close()
+	ancestors := frameAncestors(resp.Header.Get("Content-Security-Policy"))
+	if !admits(ancestors, origin) {
+		c.Detail = fmt.Sprintf("Metabase may be framed by %q, not by the host app %s (is interactive embedding on?)", strings.Join(ancestors, " "), origin)
+		return c
+	}
+	c.OK, c.Detail = true, "Metabase may be framed by the host app "+origin
+	return c
+}
+
+// frameAncestors lists the sources of a CSP's frame-ancestors directive.
+func frameAncestors(csp string) []string {
+	for d := range strings.SplitSeq(csp, ";") {
+		f := strings.Fields(d)
+		if len(f) > 0 && strings.EqualFold(f[0], "frame-ancestors") {
+			return f[1:]
+		}
+	}
+	return nil
+}
+
+// admits reports whether CSP sources admit origin as a browser matches them: exactly, "*", or a "host:*" port
+// wildcard.
+func admits(sources []string, origin string) bool {
+	for _, s := range sources {
+		s = strings.ToLower(strings.TrimRight(s, "/"))
+		if s == "*" || s == origin {
+			return true
+		}
+		if base, ok := strings.CutSuffix(s, ":*"); ok && strings.HasPrefix(origin, base+":") {
+			return true
+		}
+	}
+	return false
+}
+
+func originOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	return strings.ToLower(u.Scheme + "://" + u.Host)
+}
+
+// sameSiteCheck compares the session cookie's SameSite with where the two apps are: the same site works with
+// Lax; different sites need None, which browsers only accept over HTTPS (contract §15).
+func sameSiteCheck(set map[string]metabase.Setting, hostAppURL, mbURL string) stack.Check {
+	c := stack.Check{Name: "samesite"}
+	v, _ := set[metabase.SettingSessionCookieSameSite].Value.(string)
+	v = strings.ToLower(cmp.Or(v, "lax"))
+	a, errA := url.Parse(hostAppURL)
+	b, errB := url.Parse(mbURL)
+	if errA != nil || errB != nil {
+		c.Detail, c.Fix = "cannot read the two URLs", "check the state's host app and Metabase URLs"
+		return c
+	}
+	same := a.Scheme == b.Scheme && site(a.Hostname()) == site(b.Hostname())
+	switch {
+	case same && v == "none" && b.Scheme != "https":
+		c.Detail = "SameSite=None over plain HTTP: browsers drop such a cookie, so sign-in inside the iframe fails"
+		c.Fix = "the two apps are the same site: set it to Lax (embedwizard up --yes, or Admin settings > Embedding)"
+	case same:
+		c.OK, c.Detail = true, fmt.Sprintf("%s and %s are the same site; SameSite=%s works", a.Host, b.Host, v)
+	case v != "none":
+		c.Detail = fmt.Sprintf("%s and %s are different sites, but SameSite=%s keeps the cookie out of the iframe", a.Host, b.Host, v)
+		c.Fix = "serve both over HTTPS and set SameSite to None (embedwizard up --yes does), or serve them from one site"
+	case b.Scheme != "https":
+		c.Detail = "different sites need SameSite=None, which browsers accept only over HTTPS, and Metabase is on " + b.Scheme
+		c.Fix = "serve Metabase over HTTPS"
+	default:
+		c.OK, c.Detail = true, "different sites, SameSite=None over HTTPS"
+	}
+	return c
+}
+
+// site is a host's registrable part, without the public-suffix list: the host itself for IPs, localhost and
+// two-label names, else its last two labels.
+func site(host string) string {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if net.ParseIP(host) != nil || strings.Count(host, ".") < 2 {
+		return host
+	}
+	parts := strings.Split(host, ".")
+	return strings.Join(parts[len(parts)-2:], ".")
+}
+
+func clockCheck(ctx context.Context, mb *metabase.Client) stack.Check {
+	c := stack.Check{Name: "clock"}
+	before := time.Now()
+	t, err := mb.ServerTime(ctx)
+	if err != nil {
+		c.Detail, c.Fix = err.Error(), "check that Metabase answers"
+		return c
+	}
+	// The Date header has whole seconds; compare with the middle of the request.
+	skew := t.Sub(before.Add(time.Since(before) / 2)).Round(time.Second)
+	if skew.Abs() > maxSkew {
+		c.Detail = fmt.Sprintf("Metabase's clock is %s off this machine's: it refuses JWTs issued over 180 s ago by its clock", skew)
+		c.Fix = "synchronise both clocks (e.g. timedatectl set-ntp true, or restart Docker Desktop after sleep)"
+		return c
+	}
+	c.OK, c.Detail = true, fmt.Sprintf("Metabase's clock is within %s of this machine's", max(skew.Abs(), time.Second))
+	return c
+}
+
+func jwtCheck(set map[string]metabase.Setting, hostAppURL string) stack.Check {
+	c := stack.Check{Name: "jwt", Fix: "embedwizard up --yes, or Admin settings > Authentication > JWT: Save and enable"}
+	enabled, _ := set[metabase.SettingJWTEnabled].Value.(bool)
+	uri, _ := set[metabase.SettingJWTIdentityProviderURI].Value.(string)
+	want := plan.IdentityProviderURI(hostAppURL)
+	switch {
+	case !enabled:
+		c.Detail = "JWT sign-in is not enabled (or has no signing key or identity provider URI)"
+	case uri != want:
+		c.Detail = fmt.Sprintf("the identity provider URI is %q, not the host app's %s", uri, want)
+	default:
+		c.OK, c.Detail = true, "JWT sign-in enabled; identity provider "+want
+	}
+	return c
+}
+
+func dashboardCheck(ctx context.Context, mb *metabase.Client, st *plan.State) stack.Check {
+	c := stack.Check{Name: "dashboard", Fix: "embedwizard up --yes makes it again (X-ray of Invoices)"}
+	if st.DashboardID == 0 {
+		c.Detail = "no dashboard recorded in the state"
+		return c
+	}
+	d, err := mb.Dashboard(ctx, st.DashboardID)
+	switch {
+	case err != nil:
+		c.Detail = err.Error()
+	case d.Archived:
+		c.Detail = fmt.Sprintf("dashboard %d %q is in the trash", d.ID, d.Name)
+		c.Fix = "restore it from Metabase's trash, or run embedwizard up --yes"
+	default:
+		c.OK, c.Detail = true, fmt.Sprintf("%s %q", d.Path(), d.Name)
+	}
+	return c
+}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/embedwizard/embedwizard/stack/metabase"
+	"github.com/embedwizard/embedwizard/stack/metabase/metabasetest"
+)
+
+func TestDoctor(t *testing.T) {
+	tests := []struct {
+		name     string
+		breakIt  func(t *testing.T, c *configured)
+		wantCode int
+		want     []string
+	}{
+		{
+			name:     "healthy",
+			breakIt:  func(*testing.T, *configured) {},
+			wantCode: exitOK,
+			want: []string{"✓ host app port", "✓ license", "✓ origins          Metabase may be framed by the host app http://127.0.0.1:",
+				"✓ samesite", "✓ clock", "✓ jwt", "✓ dashboard", "Everything interactive embedding needs is in place."},
+		},
+		{
+			name: "authorized origins missing",
+			breakIt: func(t *testing.T, c *configured) {
+				fatalIf(t, c.admin(t).SetSetting(context.Background(), "embedding-app-origins-interactive", "https://other.example.com"))
+			},
+			wantCode: exitFailed,
+			want:     []string{"✗ origins", `framed by "https://other.example.com", not by the host app`, "fix: embedwizard up --yes adds it"},
+		},
+		{
+			name: "SameSite None over plain HTTP",
+			breakIt: func(t *testing.T, c *configured) {
+				fatalIf(t, c.admin(t).SetSetting(context.Background(), "session-cookie-samesite", "none"))
+			},
+			wantCode: exitFailed,
+			want:     []string{"✗ samesite", "SameSite=None over plain HTTP", "fix: the two apps are the same site: set it to Lax"},
+		},
+		{
+			name: "JWT switched off",
+			breakIt: func(t *testing.T, c *configured) {
+				fatalIf(t, c.admin(t).SetSetting(context.Background(), "jwt-enabled", false))
+			},
+			wantCode: exitFailed,
+			want:     []string{"✗ jwt", "JWT sign-in is not enabled"},
+		},
+		{
+			name: "dashboard gone",
+			breakIt: func(t *testing.T, c *configured) {
+				c.st.DashboardID = 999
+				fatalIf(t, c.st.Save(c.dir))
+			},
+			wantCode: exitFailed,
+			want:     []string{"✗ dashboard", "read dashboard 999", "404"},
+		},
+		{
+			name: "host app port taken by another program",
+			breakIt: func(t *testing.T, c *configured) {
+				other := httptest.NewUnstartedServer(http.NotFoundHandler())
+				other.Listener.Close()
+				other.Listener = listenOn(t, c.hostPort)
+				other.Start()
+				t.Cleanup(other.Close)
+			},
+			wantCode: exitPrereq,
+			want:     []string{"✗ host app port", "in use by another program"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := configure(t, metabasetest.Options{})
+			tt.breakIt(t, c)
+			code, out, errOut := upRun(t, nil, "", "doctor", "--state-dir", c.dir)
+			if code != tt.wantCode {
+				t.Errorf("exit %d, want %d\n%s%s", code, tt.wantCode, out, errOut)
+			}
+			for _, s := range tt.want {
+				if !strings.Contains(out, s) {
+					t.Errorf("doctor lacks %q:\n%s", s, out)
+				}
+			}
+			c.noSecrets(t, out+errOut)
+		})
+	}
+}
+
+// TestDoctorClockSkew puts a proxy in front of the emulator that sends a Date five minutes ahead, as a
+// Metabase in a VM whose clock stopped during sleep would.
+func TestDoctorClockSkew(t *testing.T) {
+	c := configure(t, metabasetest.Options{})
+	skewed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", time.Now().Add(5*time.Minute).UTC().Format(http.TimeFormat))
+		c.srv.Handler().ServeHTTP(w, r)
+	}))
+	defer skewed.Close()
+	c.st.Config.MetabaseURL = skewed.URL
+	fatalIf(t, c.st.Save(c.dir))
+	code, out, _ := upRun(t, nil, "", "doctor", "--state-dir", c.dir)
+	if code != exitFailed || !strings.Contains(out, "✗ clock") || !strings.Contains(out, "Metabase's clock is 5m0s off") {
+		t.Errorf("exit %d, want %d with the clock 5m off:\n%s", code, exitFailed, out)
+	}
+}
+
+func TestDoctorWithoutState(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+	dir := t.TempDir()
+	code, out, _ := upRun(t, map[string]string{"HOME": dir}, "", "doctor", "--state-dir", dir)
+	if code != exitPrereq || !strings.Contains(out, "! no state in") || !strings.Contains(out, "✗ docker") {
+		t.Errorf("exit %d, want %d saying there is no state and no Docker:\n%s", code, exitPrereq, out)
+	}
+}
+
+func TestSameSiteCheck(t *testing.T) {
+	tests := []struct {
+		host, mb, samesite string
+		ok                 bool
+	}{
+		{"http://localhost:8080", "http://localhost:3000", "", true},
+		{"http://localhost:8080", "http://localhost:3000", "none", false},
+		{"https://app.example.com", "https://bi.example.com", "lax", true},
+		{"https://app.example.com", "https://bi.other.com", "lax", false},
+		{"https://app.example.com", "https://bi.other.com", "none", true},
+		{"http://app.example.com", "http://bi.other.com", "none", false},
+		{"http://localhost:8080", "http://127.0.0.1:3000", "lax", false},
+	}
+	for _, tt := range tests {
+		set := map[string]metabase.Setting{}
+		if tt.samesite != "" {
+			set["session-cookie-samesite"] = metabase.Setting{Key: "session-cookie-samesite", Value: tt.samesite}
+		}
+		if c := sameSiteCheck(set, tt.host, tt.mb); c.OK != tt.ok {
+			t.Errorf("%s in %s, SameSite %q: ok = %v (%s), want %v", tt.mb, tt.host, tt.samesite, c.OK, c.Detail, tt.ok)
+		}
+	}
+}
+
+func TestAdmits(t *testing.T) {
+	tests := []struct {
+		sources []string
+		origin  string
+		want    bool
+	}{
+		{[]string{"http://localhost:8080"}, "http://localhost:8080", true},
+		{[]string{"'none'"}, "http://localhost:8080", false},
+		{[]string{"http://localhost:*"}, "http://localhost:8080", true},
+		{[]string{"http://localhost:*"}, "http://localhost.evil.com:8080", false},
+		{[]string{"https://app.example.com"}, "http://app.example.com", false},
+		{[]string{"*"}, "http://x:1", true},
+	}
+	for _, tt := range tests {
+		if got := admits(tt.sources, tt.origin); got != tt.want {
+			t.Errorf("admits(%v, %s) = %v, want %v", tt.sources, tt.origin, got, tt.want)
+		}
+	}
+}
+
+func listenOn(t *testing.T, port int) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	fatalIf(t, err)
+	return ln
+}
