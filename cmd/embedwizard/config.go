@@ -60,6 +60,7 @@ type setupFlags struct {
 	noBrowser     bool
 	configureOnly bool
 	yes           bool
+	recreate      bool
 }
 
 // register adds the flags to fs; getenv gives the default state directory.
@@ -75,6 +76,7 @@ func (f *setupFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.BoolVar(&f.noBrowser, "no-browser", false, "do not open the browser (the URL is printed)")
 	fs.BoolVar(&f.configureOnly, "configure-only", false, "configure Metabase and stop, without serving the host app")
 	fs.BoolVar(&f.yes, "yes", false, "run every step without asking")
+	fs.BoolVar(&f.recreate, "recreate", false, "recreate the Metabase container when --image changed (the data volume is kept)")
 }
 
 // tenantFlag collects --tenant NAME=ACCOUNT_ID.
@@ -204,6 +206,7 @@ func resolveSetup(getenv func(string) string, f *setupFlags, fs *flag.FlagSet) (
 	s.Stack = stack.Config{
 		StateDir: f.stateDir, Image: f.image, Port: s.MetabasePort,
 		SiteURL: "http://localhost:" + strconv.Itoa(s.MetabasePort), LicenseToken: c.LicenseToken,
+		Recreate: f.recreate,
 	}
 	if !given["image"] && st.Stack.Image != "" {
 		s.Stack.Image = st.Stack.Image
