@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/embedwizard/embedwizard/internal/sso"
 )
 
 // Config is what the host app needs: where Metabase is, the key it shares with Metabase, and who may sign in.
@@ -108,8 +109,8 @@ type settings struct {
 	ssoPrefix    string // <site>/auth/sso?jwt=
 	key          []byte
 	dashboard    string
-	options      []option // sorted by key, so redirects are reproducible
-	defaultRT    string   // url.QueryEscape(dashboard + options): the common case, computed once
+	options      sso.UIOptions
+	defaultRT    string // url.QueryEscape(dashboard + options): the common case, computed once
 	tenants      []Tenant
 	members      map[string]*member // by lower-case email
 	probe        func(ctx context.Context) error
@@ -117,8 +118,6 @@ type settings struct {
 	log          *slog.Logger
 	secureCookie bool
 }
-
-type option struct{ key, value string }
 
 // validate checks cfg and fills in the defaults; every problem is reported, each with what to do.
 func validate(cfg Config) (*settings, error) {
@@ -150,14 +149,15 @@ func validate(cfg Config) (*settings, error) {
 	if opts == nil {
 		opts = map[string]string{"logo": "false", "top_nav": "false"}
 	}
+	plain := make(map[string]string, len(opts))
 	for k, v := range opts {
 		if !isToken(k) || !isToken(v) {
 			errs = append(errs, fmt.Errorf("UIOptions %q=%q: keys and values are plain words such as top_nav=false (contract §12)", k, v))
 			continue
 		}
-		s.options = append(s.options, option{k, v})
+		plain[k] = v
 	}
-	sort.Slice(s.options, func(i, j int) bool { return s.options[i].key < s.options[j].key })
+	s.options = sso.NewUIOptions(plain)
 
 	if len(cfg.Tenants) == 0 {
 		errs = append(errs, errors.New("no tenants: add at least one tenant with a demo user (e.g. Customer-Acme, account 28)"))
@@ -190,7 +190,7 @@ func validate(cfg Config) (*settings, error) {
 		return nil, fmt.Errorf("host app configuration: %w", errors.Join(errs...))
 	}
 
-	s.defaultRT = url.QueryEscape(s.withOptions(s.dashboard))
+	s.defaultRT = url.QueryEscape(s.options.Apply(s.dashboard))
 	if s.now == nil {
 		s.now = time.Now
 	}

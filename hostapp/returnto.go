@@ -3,7 +3,6 @@ package hostapp
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 )
 
@@ -97,32 +96,4 @@ func unhex(c byte) byte {
 		return c - 'A' + 10
 	}
 	return c - '0'
-}
-
-// withOptions adds the UI options to the query of a checked path (before any fragment), leaving out any the
-// path already sets: the path's own choice wins, and Metabase never sees a parameter twice.
-func (s *settings) withOptions(p string) string {
-	rest, frag, hasFrag := strings.Cut(p, "#")
-	path, query, _ := strings.Cut(rest, "?")
-	have, _ := url.ParseQuery(query) // p passed localPath, so a parse error can only be a stray ";" pair
-	parts := make([]string, 0, len(s.options)+1)
-	if query != "" {
-		parts = append(parts, query)
-	}
-	for _, o := range s.options {
-		if _, ok := have[o.key]; !ok {
-			parts = append(parts, url.QueryEscape(o.key)+"="+url.QueryEscape(o.value))
-		}
-	}
-	var b strings.Builder
-	b.WriteString(path)
-	if len(parts) > 0 {
-		b.WriteByte('?')
-		b.WriteString(strings.Join(parts, "&"))
-	}
-	if hasFrag {
-		b.WriteByte('#')
-		b.WriteString(frag)
-	}
-	return b.String()
 }

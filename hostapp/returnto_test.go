@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/embedwizard/embedwizard/internal/sso"
 )
 
 // goodReturnTo are return_to values a user may send, and what Metabase then gets (with the default UI options).
@@ -77,16 +79,16 @@ func FuzzLocalPath(f *testing.F) {
 		f.Add(h)
 	}
 	base, _ := url.Parse("http://metabase.test:3000/")
-	s := &settings{options: []option{{"logo", "false"}, {"top_nav", "false"}}}
+	s := &settings{options: sso.NewUIOptions(map[string]string{"logo": "false", "top_nav": "false"})}
 	browser := strings.NewReplacer("\t", "", "\n", "", "\r", "", `\`, "/")
 	f.Fuzz(func(t *testing.T, p string) {
 		if localPath(p) != nil {
 			return
 		}
-		for _, cand := range []string{p, s.withOptions(p)} {
+		for _, cand := range []string{p, s.options.Apply(p)} {
 			// Options may push a path at the length bound over it; the composed value is never checked again.
 			if err := localPath(cand); err != nil && len(cand) <= maxPathLen {
-				t.Fatalf("withOptions(%q) = %q, which localPath refuses: %v", p, cand, err)
+				t.Fatalf("options.Apply(%q) = %q, which localPath refuses: %v", p, cand, err)
 			}
 			u, err := base.Parse(cand)
 			if err != nil {

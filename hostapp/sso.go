@@ -5,35 +5,20 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
+	"github.com/embedwizard/embedwizard/internal/sso"
 )
 
-// TokenTTL is the JWT's lifetime (the guide's 10 minutes). Metabase also refuses a token whose iat is more
-// than 180 s old (contract §11), so tokens are signed per redirect and never cached.
-const TokenTTL = 10 * time.Minute
+// TokenTTL is the JWT's lifetime (the guide's 10 minutes); tokens are signed per redirect, never cached.
+const TokenTTL = sso.TokenTTL
 
 // Claims is what the host app signs for Metabase (the guide's signUserToken, contract §11).
-type Claims struct {
-	Email     string   `json:"email"`
-	FirstName string   `json:"first_name"`
-	LastName  string   `json:"last_name"`
-	Groups    []string `json:"groups"`
-	// AccountID is a string: Metabase stores attributes as strings and sandboxes by comparing them.
-	AccountID string `json:"account_id"`
-	jwt.RegisteredClaims
-}
+type Claims = sso.Claims
 
 // sign makes the HS256 token for u, issued now.
 func (s *settings) sign(u *member, now time.Time) (string, error) {
-	c := Claims{
-		Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
-		Groups: u.groups, AccountID: u.AccountID,
-		RegisteredClaims: jwt.RegisteredClaims{
-			IssuedAt:  jwt.NewNumericDate(now),
-			ExpiresAt: jwt.NewNumericDate(now.Add(TokenTTL)),
-		},
-	}
-	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(s.key)
+	return sso.Sign(s.key, sso.Identity{
+		Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, Groups: u.groups, AccountID: u.AccountID,
+	}, now)
 }
 
 // serveSSO is the guide's /sso/metabase: sign the user's claims and send the browser to Metabase's
@@ -51,7 +36,7 @@ func (a *App) serveSSO(w http.ResponseWriter, r *http.Request, sess *session) {
 			})
 			return
 		}
-		rt = url.QueryEscape(a.s.withOptions(raw))
+		rt = url.QueryEscape(a.s.options.Apply(raw))
 	}
 	token, err := a.s.sign(sess.user, a.s.now())
 	if err != nil { // only with an unusable key, which New refuses

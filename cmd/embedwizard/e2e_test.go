@@ -20,6 +20,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/volume"
+	"github.com/docker/docker/client"
 
 	"github.com/embedwizard/embedwizard/stack/metabase/metabasetest"
 	"github.com/embedwizard/embedwizard/stack/stacktest"
@@ -290,7 +291,8 @@ func TestE2EWizardWithDocker(t *testing.T) {
 	bin, _ := binaries(t)
 	docker := stacktest.Client(t)
 	// An image only a registry has, with a layer big enough that the pull shows on the stack screen.
-	image := stacktest.NewRegistry(t).Push(t, stacktest.Derive(t, stacktest.Image(t), 64<<20), "embedwizard-e2e/metabase")
+	local := ownedImage(t, docker, stacktest.Derive(t, stacktest.Image(t), 64<<20))
+	image := stacktest.NewRegistry(t).Push(t, local, "embedwizard-e2e/metabase")
 	t.Cleanup(func() { stacktest.RemoveImage(t, image) })
 	dir, mbPort, hostPort := t.TempDir(), freePort(t), freePort(t)
 	t.Cleanup(func() {
@@ -362,4 +364,21 @@ func TestE2EWizardWithDocker(t *testing.T) {
 	if len(cs) > 0 || len(vs.Volumes) > 0 {
 		t.Errorf("down --volumes left %d containers and %d volumes", len(cs), len(vs.Volumes))
 	}
+}
+
+// ownedImage re-labels base with this process's id. The binary cannot label the container it creates, so the
+// container inherits the image's labels, and stacktest's sweep (run by any concurrent test process) removes
+// containers whose embedwizard.test label is not a live process id: "image", on stacktest's images.
+func ownedImage(t *testing.T, docker *client.Client, base string) string {
+	t.Helper()
+	ctx := context.Background()
+	pid := strconv.Itoa(os.Getpid())
+	tmp, err := docker.ContainerCreate(ctx, &container.Config{Image: base, Labels: map[string]string{stacktest.Label: pid}}, nil, nil, nil, "")
+	fatalIf(t, err)
+	defer docker.ContainerRemove(ctx, tmp.ID, container.RemoveOptions{Force: true})
+	ref := "embedwizard-test/e2e:" + pid
+	_, err = docker.ContainerCommit(ctx, tmp.ID, container.CommitOptions{Reference: ref, Changes: []string{"LABEL " + stacktest.Label + "=" + pid}})
+	fatalIf(t, err)
+	t.Cleanup(func() { stacktest.RemoveImage(t, ref) })
+	return ref
 }
