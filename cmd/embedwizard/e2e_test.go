@@ -313,9 +313,31 @@ func TestE2EWizardWithDocker(t *testing.T) {
 	term.keys("Enter")
 	term.enterThroughForm("Metabase port", "Admin email", "Host app origin", "Tenants", "Embedded Metabase UI")
 	save(t, "docker-stack", term.waitFor("Starting Metabase", 10*time.Second))
+	{
+		var all []string
+		for i := 0; i < 300; i++ {
+			sc := term.screen()
+			if len(all) == 0 || all[len(all)-1] != sc {
+				all = append(all, sc)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		os.WriteFile("/tmp/frames0.txt", []byte(strings.Join(all, "\n=====\n")), 0o644)
+	}
 	// The pull may be over before a frame shows a layer: the capture is kept, not asserted.
 	if s, ok := term.poll("MB/", 10*time.Second); ok {
 		save(t, "docker-pull", s)
+	}
+	{
+		var all []string
+		for i := 0; i < 300; i++ {
+			sc := term.screen()
+			if len(all) == 0 || all[len(all)-1] != sc {
+				all = append(all, sc)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		os.WriteFile("/tmp/frames.txt", []byte(strings.Join(all, "\n=====\n")), 0o644)
 	}
 	term.waitFor("enter run this step", 2*time.Minute)
 	term.keys("a")

@@ -199,3 +199,27 @@ func TestFrameAncestors(t *testing.T) {
 		})
 	}
 }
+
+// The host app's readiness check reads the public session properties: like Metabase, they say whether SSO
+// is on through other-sso-enabled? and keep the admin-only jwt-enabled to admins.
+func TestPublicPropertiesShowSSOButNotJWTSettings(t *testing.T) {
+	g := setupGuide(t, Options{})
+	anon := newRawClient(t, g.s.URL).obj(http.StatusOK, "GET", "/api/session/properties", nil)
+	if anon["other-sso-enabled?"] != true {
+		t.Errorf("other-sso-enabled? = %v with JWT configured, want true", anon["other-sso-enabled?"])
+	}
+	for _, k := range []string{"jwt-enabled", "jwt-shared-secret", "jwt-identity-provider-uri"} {
+		if _, ok := anon[k]; ok {
+			t.Errorf("anonymous session properties carry the admin-only %s", k)
+		}
+	}
+	if mine := g.admin.obj(http.StatusOK, "GET", "/api/session/properties", nil); mine["jwt-enabled"] != true {
+		t.Errorf("admin session properties: jwt-enabled = %v, want true", mine["jwt-enabled"])
+	}
+	blank := NewServer(Options{})
+	defer blank.Close()
+	fresh := newRawClient(t, blank.URL).obj(http.StatusOK, "GET", "/api/session/properties", nil)
+	if fresh["other-sso-enabled?"] != false {
+		t.Errorf("fresh instance other-sso-enabled? = %v, want false", fresh["other-sso-enabled?"])
+	}
+}

@@ -46,7 +46,9 @@ var settingDefs = map[string]settingDef{
 	"setup-embedding-autoenabled":       {typ: "boolean", def: false, visibility: adminOnly},
 	"session-cookie-samesite":           {typ: "keyword", def: "lax", visibility: adminOnly, check: checkSameSite},
 	// contract §4: JWT settings are gated by :sso-jwt.
-	"jwt-enabled":                    {typ: "boolean", def: false, feature: "sso_jwt", visibility: public},
+	// jwt-enabled is admin-only in Metabase; the public signal is the read-only other-sso-enabled?
+	// (contract-notes "hostapp"; src/metabase/sso/settings.clj, frontend public settings list).
+	"jwt-enabled":                    {typ: "boolean", def: false, feature: "sso_jwt", visibility: adminOnly},
 	"jwt-identity-provider-uri":      {typ: "string", feature: "sso_jwt", visibility: adminOnly},
 	"jwt-shared-secret":              {typ: "string", feature: "sso_jwt", sensitive: true, visibility: adminOnly},
 	"jwt-attribute-email":            {typ: "string", def: "email", feature: "sso_jwt", visibility: adminOnly},
@@ -413,6 +415,8 @@ func (s *Server) sessionProperties(c *call) (int, any, error) {
 		"engines":             map[string]any{"h2": map[string]any{"driver-name": "H2"}, "postgres": map[string]any{"driver-name": "PostgreSQL"}},
 		"available-locales":   [][]string{{"en", "English"}, {"es", "Spanish"}},
 		"password-complexity": map[string]any{"total": 6, "digit": 1},
+		// Read-only and public: JWT (or SAML) is enabled and configured, and the license allows it.
+		"other-sso-enabled?": s.setting("jwt-enabled"),
 	}
 	who := public
 	if c.u != nil {
