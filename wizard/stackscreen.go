@@ -123,6 +123,9 @@ func (m *stackScreen) apply(ev stack.Event) {
 		m.pull.layers, m.pull.percent = ev.Layers, ev.Percent
 	case stack.PullDone:
 		m.pull.done, m.pull.percent = true, 100
+		if len(ev.Layers) > 0 {
+			m.pull.layers = ev.Layers
+		}
 	case stack.ImagePresent:
 		m.pull.present = true
 	case stack.Booting:

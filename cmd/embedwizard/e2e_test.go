@@ -86,23 +86,14 @@ func (term *terminal) screen() string { return term.tmux("capture-pane", "-p") }
 // waitFor polls the screen until it shows text, and returns that screen.
 func (term *terminal) waitFor(text string, timeout time.Duration) string {
 	term.t.Helper()
-	s, ok := term.poll(text, timeout)
-	if !ok {
-		term.t.Fatalf("the terminal did not show %q within %s; it shows:\n%s", text, timeout, s)
-	}
-	return s
-}
-
-// poll is waitFor for a screen that may not come: ok is false after timeout.
-func (term *terminal) poll(text string, timeout time.Duration) (screen string, ok bool) {
 	deadline := time.Now().Add(timeout)
 	for {
 		s := term.screen()
 		if strings.Contains(s, text) {
-			return s, true
+			return s
 		}
 		if time.Now().After(deadline) {
-			return s, false
+			term.t.Fatalf("the terminal did not show %q within %s; it shows:\n%s", text, timeout, s)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -115,9 +106,9 @@ func (term *terminal) exitStatus(timeout time.Duration) int {
 	term.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
+		// tmux may mark the pane dead a moment before it has the status.
 		dead, status, _ := strings.Cut(strings.TrimSpace(term.tmux("display", "-p", "#{pane_dead} #{pane_dead_status}")), " ")
-		if dead == "1" {
-			n, _ := strconv.Atoi(status)
+		if n, err := strconv.Atoi(status); dead == "1" && err == nil {
 			return n
 		}
 		if time.Now().After(deadline) {
@@ -313,32 +304,6 @@ func TestE2EWizardWithDocker(t *testing.T) {
 	term.keys("Enter")
 	term.enterThroughForm("Metabase port", "Admin email", "Host app origin", "Tenants", "Embedded Metabase UI")
 	save(t, "docker-stack", term.waitFor("Starting Metabase", 10*time.Second))
-	{
-		var all []string
-		for i := 0; i < 300; i++ {
-			sc := term.screen()
-			if len(all) == 0 || all[len(all)-1] != sc {
-				all = append(all, sc)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		os.WriteFile("/tmp/frames0.txt", []byte(strings.Join(all, "\n=====\n")), 0o644)
-	}
-	// The pull may be over before a frame shows a layer: the capture is kept, not asserted.
-	if s, ok := term.poll("MB/", 10*time.Second); ok {
-		save(t, "docker-pull", s)
-	}
-	{
-		var all []string
-		for i := 0; i < 300; i++ {
-			sc := term.screen()
-			if len(all) == 0 || all[len(all)-1] != sc {
-				all = append(all, sc)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		os.WriteFile("/tmp/frames.txt", []byte(strings.Join(all, "\n=====\n")), 0o644)
-	}
 	term.waitFor("enter run this step", 2*time.Minute)
 	term.keys("a")
 	final := term.waitFor("q stop the host app", 3*time.Minute)

@@ -121,8 +121,8 @@ func stepOrder(st *plan.State) []plan.StepInfo {
 
 // statusReport is `status --json`. Passwords are never in it; each tenant's demo user is, by email.
 type statusReport struct {
-	StateDir  string `json:"state_dir"`
-	Metabase  struct {
+	StateDir string `json:"state_dir"`
+	Metabase struct {
 		URL     string `json:"url"`
 		Managed bool   `json:"managed"` // run by embedwizard in Docker
 		Version string `json:"version,omitempty"`
@@ -260,7 +260,9 @@ func buildStatus(ctx context.Context, dir string, st *plan.State) statusReport {
 }
 
 func printStatus(w io.Writer, r statusReport, st *plan.State) {
-	row := func(label, format string, args ...any) { fmt.Fprintf(w, "%-10s %s\n", label, fmt.Sprintf(format, args...)) }
+	row := func(label, format string, args ...any) {
+		fmt.Fprintf(w, "%-10s %s\n", label, fmt.Sprintf(format, args...))
+	}
 	row("State", "%s", filepath.Join(r.StateDir, plan.StateFile))
 	version := r.Metabase.Version
 	if version == "" {
