@@ -46,6 +46,11 @@ import (
 // leftovers of dead runs from resources of test binaries running right now.
 const Label = "embedwizard.test"
 
+// ImageLabel marks the images tests build. It must not be Label: a container inherits its image's labels,
+// so a container made from a test image by anything else (the real binary in an end-to-end test, a person
+// rehearsing with it) would carry Label without a live test's pid, and a concurrent sweep would kill it.
+const ImageLabel = "embedwizard.test-image"
+
 // emulatorPkg is the emulator's main package, relative to the module root.
 var emulatorPkg = "./cmd/fakemetabase"
 
@@ -86,9 +91,10 @@ func Client(tb testing.TB) *client.Client {
 
 // sweep removes containers, volumes and networks labelled by test processes that no longer run.
 func sweep(ctx context.Context, c *client.Client) error {
+	// Only a pid that no longer runs makes a resource stale; anything else under Label is not a test's.
 	stale := func(labels map[string]string) bool {
 		pid, err := strconv.Atoi(labels[Label])
-		return err != nil || !alive(pid)
+		return err == nil && !alive(pid)
 	}
 	f := filters.NewArgs(filters.Arg("label", Label))
 	cs, err := c.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
@@ -207,7 +213,7 @@ func Build(ctx context.Context, c *client.Client, ref, dockerfile string, files 
 		return err
 	}
 	resp, err := c.ImageBuild(ctx, &buf, build.ImageBuildOptions{
-		Tags: []string{ref}, Remove: true, ForceRemove: true, Labels: map[string]string{Label: "image"},
+		Tags: []string{ref}, Remove: true, ForceRemove: true, Labels: map[string]string{ImageLabel: "fakemetabase"},
 	})
 	if err != nil {
 		return fmt.Errorf("build %s: %w", ref, err)
