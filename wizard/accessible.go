@@ -21,7 +21,7 @@ func runAccessible(s *session) error {
 		fmt.Fprintln(w, checkSentence(c))
 	}
 
-	f, a := newForm(o.Choices)
+	f, a := newForm(o.Choices, true)
 	if err := f.WithAccessible(true).WithInput(o.Input).WithOutput(w).RunWithContext(s.ctx); err != nil {
 		return fmt.Errorf("form: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -44,7 +45,8 @@ var uiChoices = []uiChoice{
 // answers are the form's fields as text, bound to the huh fields; choices turns them into Choices.
 type answers struct {
 	license, port, email, origin, tenants string
-	ui                                    []string
+	ui                                    []string // the multi-select's choices, "logo=false"
+	uiText                                string   // the same as text, in accessible mode
 }
 
 // withDefaults fills what cmd left empty with the plan's and the stack's defaults, so that every field of
@@ -72,8 +74,20 @@ func (c Choices) withDefaults() Choices {
 }
 
 // newForm builds the form for c. Every field is prefilled from c, so Enter through it keeps the defaults;
-// the license is asked for (masked) only when c has none.
-func newForm(c Choices) (*huh.Form, *answers) {
+// the license is asked for (masked) only when c has none. In accessible mode huh validates what was typed
+// before it falls back to the default, so there an empty answer is valid: it keeps the value shown.
+func newForm(c Choices, accessible bool) (*huh.Form, *answers) {
+	keep := func(check func(string) error) func(string) error {
+		if !accessible {
+			return check
+		}
+		return func(s string) error {
+			if strings.TrimSpace(s) == "" {
+				return nil
+			}
+			return check(s)
+		}
+	}
 	a := &answers{
 		license: c.Config.LicenseToken,
 		port:    strconv.Itoa(c.MetabasePort),
@@ -112,22 +126,29 @@ func newForm(c Choices) (*huh.Form, *answers) {
 	} else {
 		metabase = append(metabase, huh.NewInput().Title("Metabase port").
 			Description("Where Metabase answers on this machine: http://localhost:PORT").
-			Value(&a.port).Validate(checkPort))
+			Value(&a.port).Validate(keep(checkPort)))
 	}
 	metabase = append(metabase, huh.NewInput().Title("Admin email").
 		Description("Metabase's first admin; the password is generated and saved in the state file (0600).").
-		Value(&a.email).Validate(checkEmail))
+		Value(&a.email).Validate(keep(checkEmail)))
 
 	app := []huh.Field{
 		huh.NewInput().Title("Host app origin").
 			Description("Where the bundled host app listens; it becomes Metabase's authorized origin.").
-			Value(&a.origin).Validate(checkOrigin),
+			Value(&a.origin).Validate(keep(checkOrigin)),
 		huh.NewInput().Title("Tenants").
 			Description("NAME=ACCOUNT_ID, comma-separated; each gets a group, a sandbox and a demo user.").
-			Value(&a.tenants).Validate(func(s string) error { _, err := parseTenants(s); return err }),
-		huh.NewMultiSelect[string]().Title("Embedded Metabase UI").
+			Value(&a.tenants).Validate(keep(func(s string) error { _, err := parseTenants(s); return err })),
+	}
+	if accessible { // huh's accessible multi-select has no default: a number must be typed
+		a.uiText = strings.Join(a.ui, ", ")
+		app = append(app, huh.NewInput().Title("Embedded Metabase UI").
+			Description("Interactive-embedding parameters, comma-separated, e.g. logo=false, top_nav=false, search=true.").
+			Value(&a.uiText).Validate(keep(func(s string) error { _, err := parseUI(s); return err })))
+	} else {
+		app = append(app, huh.NewMultiSelect[string]().Title("Embedded Metabase UI").
 			Description("x toggles; the guide hides the logo and the top bar.").
-			Options(uiOpts...).Value(&a.ui),
+			Options(uiOpts...).Value(&a.ui))
 	}
 	f := huh.NewForm(
 		huh.NewGroup(metabase...).Title("Metabase"),
@@ -154,12 +175,38 @@ func (a *answers) choices(base Choices) (Choices, error) {
 		return c, fmt.Errorf("form: %w", err)
 	}
 	c.Config.Tenants = tenants
+	if a.uiText != "" {
+		if a.ui, err = parseUI(a.uiText); err != nil {
+			return c, fmt.Errorf("form: %w", err)
+		}
+	}
 	c.Config.UIOptions = map[string]string{}
 	for _, kv := range a.ui {
 		k, v, _ := strings.Cut(kv, "=")
 		c.Config.UIOptions[k] = v
 	}
 	return c, nil
+}
+
+// parseUI reads "logo=false, top_nav=false": parameters the form offers, each true or false.
+func parseUI(s string) ([]string, error) {
+	var out []string
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(part, "=")
+		if v != "true" && v != "false" || !slices.ContainsFunc(uiChoices, func(u uiChoice) bool { return u.key == k }) {
+			names := make([]string, len(uiChoices))
+			for i, u := range uiChoices {
+				names[i] = u.key
+			}
+			return nil, fmt.Errorf("UI option %q: want NAME=true or NAME=false, NAME one of %s", part, strings.Join(names, ", "))
+		}
+		out = append(out, k+"="+v)
+	}
+	return out, nil
 }
 
 func checkPort(s string) error {
@@ -235,7 +282,7 @@ type formScreen struct {
 }
 
 func newFormScreen(s *session) *formScreen {
-	f, a := newForm(s.opts.Choices)
+	f, a := newForm(s.opts.Choices, false)
 	return &formScreen{s: s, form: f, answers: a}
 }
 

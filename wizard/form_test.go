@@ -258,6 +258,32 @@ func TestParseTenants(t *testing.T) {
 	}
 }
 
+func TestParseUI(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    []string
+		wantErr string
+	}{
+		{"logo=false, top_nav=false", []string{"logo=false", "top_nav=false"}, ""},
+		{" search=true ,", []string{"search=true"}, ""},
+		{"", nil, ""},
+		{"logo=no", nil, `UI option "logo=no": want NAME=true or NAME=false`},
+		{"colour=false", nil, "NAME one of logo, top_nav"},
+	}
+	for _, tt := range tests {
+		got, err := parseUI(tt.in)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("parseUI(%q) error = %v, want %q", tt.in, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("parseUI(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+		}
+	}
+}
+
 func slicesRepeat(s string, n int) []string {
 	out := make([]string, n)
 	for i := range out {

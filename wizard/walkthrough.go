@@ -100,9 +100,9 @@ func (w *walkthrough) Init() tea.Cmd { return tea.Batch(w.load(), w.spin.Tick) }
 // load builds the plan (resuming the saved state) and surveys it: steps already in place show as done.
 func (w *walkthrough) load() tea.Cmd {
 	w.phase, w.err, w.retry = walkLoading, nil, w.load
+	p := w.plan
 	var cmd tea.Cmd
 	w.job, cmd = w.s.start(func(emit func(tea.Msg)) tea.Msg {
-		p := w.plan
 		if p == nil {
 			var err error
 			if p, err = w.s.opts.Engine.Plan(w.s.ctx, w.choices, w.metabaseURL); err != nil {
@@ -118,14 +118,14 @@ func (w *walkthrough) load() tea.Cmd {
 // run runs the current step, or with all every step left.
 func (w *walkthrough) run(all bool) tea.Cmd {
 	w.phase, w.err, w.retry = walkRunning, nil, func() tea.Cmd { return w.run(all) }
-	id := w.steps[w.current()].info.ID
+	p, id := w.plan, w.steps[w.current()].info.ID
 	var cmd tea.Cmd
 	w.job, cmd = w.s.start(func(emit func(tea.Msg)) tea.Msg {
 		fn := func(ev plan.Event) { emit(planEventMsg{ev}) }
 		if all {
-			return runDoneMsg{w.plan.Run(w.s.ctx, fn)}
+			return runDoneMsg{p.Run(w.s.ctx, fn)}
 		}
-		return runDoneMsg{w.plan.RunStep(w.s.ctx, id, fn)}
+		return runDoneMsg{p.RunStep(w.s.ctx, id, fn)}
 	})
 	return cmd
 }

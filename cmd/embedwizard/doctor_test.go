@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -61,6 +62,17 @@ func TestDoctor(t *testing.T) {
 			},
 			wantCode: exitFailed,
 			want:     []string{"✗ dashboard", "read dashboard 999", "404"},
+		},
+		{
+			name: "host app port held by the host app",
+			breakIt: func(t *testing.T, c *configured) {
+				ctx, cancel := context.WithCancel(context.Background())
+				_, err := startHostApp(ctx, c.st, listenOn(t, c.hostPort), slog.New(slog.DiscardHandler))
+				fatalIf(t, err)
+				t.Cleanup(cancel)
+			},
+			wantCode: exitOK,
+			want:     []string{"✓ host app port    the host app answers on port"},
 		},
 		{
 			name: "host app port taken by another program",

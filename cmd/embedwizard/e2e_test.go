@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -59,10 +60,11 @@ func newTerminal(t *testing.T, env []string, args ...string) *terminal {
 	}
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "tmux.conf")
-	fatalIf(t, os.WriteFile(conf, []byte("set -g remain-on-exit on\nset -g history-limit 0\n"), 0o600))
+	fatalIf(t, os.WriteFile(conf, []byte("set -g remain-on-exit on\n"), 0o600))
 	term := &terminal{t: t, sock: filepath.Join(dir, "tmux.sock")}
 	// Secrets travel in the environment of the tmux server, which the command inherits: never in arguments.
-	cmd := exec.Command("tmux", append([]string{"-S", term.sock, "-f", conf, "new-session", "-d", "-x", "80", "-y", "24"}, args...)...)
+	tmuxArgs := []string{"-S", term.sock, "-f", conf, "new-session", "-d", "-x", "80", "-y", "24", "sh", "-c", `"$@"; echo "[exit status $?]"`, "sh"}
+	cmd := exec.Command("tmux", append(tmuxArgs, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("start tmux: %v\n%s", err, out)
@@ -101,21 +103,17 @@ func (term *terminal) waitFor(text string, timeout time.Duration) string {
 
 func (term *terminal) keys(keys ...string) { term.tmux(append([]string{"send-keys"}, keys...)...) }
 
+// exitLine is what the wrapper shell prints when the command ends: tmux's own pane_dead_status is not
+// always filled in.
+var exitLine = regexp.MustCompile(`\[exit status (\d+)\]`)
+
 // exitStatus waits for the command to end and returns its exit status.
 func (term *terminal) exitStatus(timeout time.Duration) int {
 	term.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		// tmux may mark the pane dead a moment before it has the status.
-		dead, status, _ := strings.Cut(strings.TrimSpace(term.tmux("display", "-p", "#{pane_dead} #{pane_dead_status}")), " ")
-		if n, err := strconv.Atoi(status); dead == "1" && err == nil {
-			return n
-		}
-		if time.Now().After(deadline) {
-			term.t.Fatalf("the command did not end within %s; it shows:\n%s", timeout, term.screen())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	m := exitLine.FindStringSubmatch(term.waitFor("[exit status ", timeout))
+	n, err := strconv.Atoi(m[1])
+	fatalIf(term.t, err)
+	return n
 }
 
 // save keeps a screen as artifacts/screens/name.txt.
@@ -353,9 +351,9 @@ func TestE2EWizardWithDocker(t *testing.T) {
 	}
 }
 
-// ownedImage re-labels base with this process's id. The binary cannot label the container it creates, so the
-// container inherits the image's labels, and stacktest's sweep (run by any concurrent test process) removes
-// containers whose embedwizard.test label is not a live process id: "image", on stacktest's images.
+// ownedImage re-labels base with this process's id. The binary cannot label the container it creates, but the
+// container inherits its image's labels: so marked, a container this test leaves behind when it crashes is
+// removed by the next stacktest sweep, like the stack tests' own.
 func ownedImage(t *testing.T, docker *client.Client, base string) string {
 	t.Helper()
 	ctx := context.Background()

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/charmbracelet/x/term"
 
@@ -55,8 +56,12 @@ func runWizardCmd(ctx context.Context, e env, args []string) int {
 		fmt.Fprintf(e.Stderr, "embedwizard: %v\n", err)
 		return exitUsage
 	}
-	if s.Yes {
+	switch {
+	case s.Yes:
 		return up(ctx, e, s)
+	case s.ConfigureOnly:
+		fmt.Fprintln(e.Stderr, "embedwizard: the wizard ends by serving the host app; to configure only, run `embedwizard up --yes --configure-only`")
+		return exitUsage
 	}
 	return runWizard(ctx, e, s, *accessible || e.Getenv("ACCESSIBLE") != "")
 }
@@ -86,7 +91,8 @@ func runWizard(ctx context.Context, e env, s setup, accessible bool) int {
 	case errors.Is(err, wizard.ErrInterrupted):
 		fmt.Fprintf(e.Stderr, "\n%v\n", err) // one line at 80 columns: the terminal was just given back
 		return exitInterrupted
-	case errors.As(err, &step) && step.Step.ID == plan.StepLicense:
+	case errors.As(err, &step) && step.Step.ID == plan.StepLicense,
+		errors.Is(err, stack.ErrDaemonUnreachable), errors.Is(err, stack.ErrPortInUse):
 		fmt.Fprintf(e.Stderr, "\nembedwizard: %v\n", err)
 		return exitPrereq
 	}
@@ -186,9 +192,6 @@ func (w *wizardEngine) Serve(ctx context.Context, st *plan.State) (string, error
 			return "", fmt.Errorf("save the snapshot for `embedwizard reset`: %w", err)
 		}
 	}
-	if w.s.ConfigureOnly {
-		return "", errors.New("--configure-only: Metabase is configured; serve the host app with `embedwizard host`")
-	}
 	logFile, err := os.OpenFile(filepath.Join(w.s.StateDir, hostAppLog), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return "", fmt.Errorf("host app log: %w", err)
@@ -211,8 +214,8 @@ func hostPortCheck(port int) wizard.Check {
 	c := wizard.Check{Name: "port " + strconv.Itoa(port), OK: true, Detail: "free for the host app"}
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 	if err != nil {
-		c.OK, c.Detail = false, "the host app's port is in use"
-		c.Fix = "stop what listens there (an earlier `embedwizard host`?) or choose another host app origin in the form"
+		c.OK, c.Detail = false, "the host app's port is in use by another program"
+		c.Fix = "stop it (an earlier `embedwizard host`?) or choose another port: the host app origin in the form, or --host-port"
 		return c
 	}
 	ln.Close()
@@ -227,6 +230,8 @@ func metabaseCheck(ctx context.Context, url string) wizard.Check {
 		c.Detail, c.Fix = err.Error(), "give --metabase-url as http(s)://host:port"
 		return c
 	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
 	h, err := mb.Health(ctx)
 	switch {
 	case err != nil:

@@ -1,0 +1,73 @@
+package wizard
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestAccessible runs the plain-line wizard for screen readers: every prompt answered with Enter.
+func TestAccessible(t *testing.T) {
+	tests := []struct {
+		name    string
+		edit    func(*fakeEngine)
+		wantErr error
+		want    []string
+		check   func(t *testing.T, stackCalls []Choices)
+	}{
+		{
+			name: "through to the end",
+			edit: func(*fakeEngine) {},
+			want: []string{"OK: Docker: Docker 20.10.24", "OK: license: from MB_PREMIUM_EMBEDDING_TOKEN.", "Starting Metabase",
+				"Step: Create the admin account. Metabase starts empty", "Calls: POST /api/setup.", "Done: Create the admin account.",
+				"Verified: See only account 28: checked: See only account 28.",
+				"Done. The dashboard is embedded at http://localhost:8080/analytics",
+				"Sign in as demo.acme@example.com for Customer-Acme (account 28)", "Press Enter to stop the host app."},
+			check: func(t *testing.T, c []Choices) {
+				if len(c) != 1 || !reflect.DeepEqual(c[0], defaultChoices()) {
+					t.Errorf("Enter on every prompt gave %+v, want the defaults", c)
+				}
+			},
+		},
+		{
+			name:    "a failed step",
+			edit:    func(e *fakeEngine) { e.plan.failOnce["jwt"] = errFake },
+			wantErr: errFake,
+			want:    []string{"Failed: Set up JWT SSO: PUT /api/setting: Metabase answered 500", "Fix: give the license the sso_jwt feature"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			eng := newEngine()
+			tt.edit(eng)
+			var out strings.Builder
+			ctx, cancel := context.WithCancel(context.Background())
+			s := newSession(ctx, Options{Input: strings.NewReader(strings.Repeat("\n", 8)), Output: &out, Accessible: true,
+				Choices: defaultChoices(), LicenseFrom: "MB_PREMIUM_EMBEDDING_TOKEN", Engine: eng, NoBrowser: true})
+			err := runAccessible(s)
+			s.stop(cancel)
+			if strings.Contains(out.String(), "want a") {
+				t.Errorf("Enter on a prefilled prompt was refused:\n%s", out.String())
+			}
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("runAccessible = %v, want %v\n%s", err, tt.wantErr, out.String())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out.String())
+				}
+			}
+			if tt.check != nil {
+				calls, _, _ := eng.snapshot()
+				tt.check(t, calls)
+			}
+			for _, secret := range []string{testLicense, "s3cret-demo-pw"} {
+				if strings.Contains(out.String(), secret) {
+					t.Errorf("output shows a secret:\n%s", out.String())
+				}
+			}
+		})
+	}
+}
