@@ -61,6 +61,7 @@ type setupFlags struct {
 	configureOnly bool
 	yes           bool
 	recreate      bool
+	accessible    bool
 }
 
 // register adds the flags to fs; getenv gives the default state directory.
@@ -76,6 +77,7 @@ func (f *setupFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.BoolVar(&f.noBrowser, "no-browser", false, "do not open the browser (the URL is printed)")
 	fs.BoolVar(&f.configureOnly, "configure-only", false, "configure Metabase and stop, without serving the host app")
 	fs.BoolVar(&f.yes, "yes", false, "run every step without asking")
+	fs.BoolVar(&f.accessible, "accessible", false, "wizard: plain prompts and lines instead of redrawn screens, for screen readers (also ACCESSIBLE=1)")
 	fs.BoolVar(&f.recreate, "recreate", false, "recreate the Metabase container when --image changed (the data volume is kept)")
 }
 
@@ -114,6 +116,8 @@ type setup struct {
 	// "the saved state", "generated", "--license-file FILE", "" (none).
 	AdminPasswordFrom, LicenseFrom string
 	ConfigureOnly, NoBrowser, Yes  bool
+	// Accessible is huh's accessible mode for the wizard (--accessible or ACCESSIBLE set).
+	Accessible bool
 }
 
 // resolveSetup merges, for each setting, the flag given on the command line, else the environment (for
@@ -128,7 +132,8 @@ func resolveSetup(getenv func(string) string, f *setupFlags, fs *flag.FlagSet) (
 		return setup{}, err
 	}
 	saved := st.Config
-	s := setup{StateDir: f.stateDir, State: st, ConfigureOnly: f.configureOnly, NoBrowser: f.noBrowser, Yes: f.yes}
+	s := setup{StateDir: f.stateDir, State: st, ConfigureOnly: f.configureOnly, NoBrowser: f.noBrowser, Yes: f.yes,
+		Accessible: f.accessible || getenv("ACCESSIBLE") != ""}
 	c := plan.Config{Tenants: saved.Tenants, UIOptions: saved.UIOptions, AdminEmail: saved.AdminEmail, HostAppURL: saved.HostAppURL}
 
 	var errs []error

@@ -233,7 +233,7 @@ func sameSiteCheck(set map[string]metabase.Setting, hostAppURL, mbURL string) st
 		c.Detail, c.Fix = "cannot read the two URLs", "check the state's host app and Metabase URLs"
 		return c
 	}
-	same := a.Scheme == b.Scheme && site(a.Hostname()) == site(b.Hostname())
+	same := plan.SameSite(a, b)
 	switch {
 	case same && v == "none" && b.Scheme != "https":
 		c.Detail = "SameSite=None over plain HTTP: browsers drop such a cookie, so sign-in inside the iframe fails"
@@ -250,17 +250,6 @@ func sameSiteCheck(set map[string]metabase.Setting, hostAppURL, mbURL string) st
 		c.OK, c.Detail = true, "different sites, SameSite=None over HTTPS"
 	}
 	return c
-}
-
-// site is a host's registrable part, without the public-suffix list: the host itself for IPs, localhost and
-// two-label names, else its last two labels.
-func site(host string) string {
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	if net.ParseIP(host) != nil || strings.Count(host, ".") < 2 {
-		return host
-	}
-	parts := strings.Split(host, ".")
-	return strings.Join(parts[len(parts)-2:], ".")
 }
 
 func clockCheck(ctx context.Context, mb *metabase.Client) stack.Check {

@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/embedwizard/embedwizard/hostapp"
 )
@@ -68,23 +65,10 @@ func serveFromEnv(ctx context.Context, e env, cfg hostapp.Config, port int, noBr
 	if err != nil {
 		return fmt.Errorf("listen on port %d: %w (free it or choose another with --host-port)", port, err)
 	}
-	srv := &http.Server{Handler: app, ReadHeaderTimeout: 10 * time.Second}
-	stop := context.AfterFunc(ctx, func() {
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(shutdown)
-	})
-	defer stop()
+	done := serveHandler(ctx, app, ln)
 	analytics := "http://localhost:" + strconv.Itoa(port) + "/analytics"
 	fmt.Fprintf(e.Stdout, "The host app is serving Metabase at %s — sign in as %s (password: $%s).\nOpen %s — press Ctrl+C to stop.\n",
 		cfg.MetabaseSiteURL, cfg.Tenants[0].Users[0].Email, hostapp.EnvDemoPassword, analytics)
-	if !noBrowser {
-		if err := openBrowser(analytics); err != nil {
-			fmt.Fprintf(e.Stderr, "could not open a browser (%v): open %s yourself\n", err, analytics)
-		}
-	}
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	openAnalytics(e, analytics, noBrowser)
+	return <-done
 }

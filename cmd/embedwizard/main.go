@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
 )
 
@@ -51,7 +52,8 @@ func main() {
 
 func run(ctx context.Context, e env, args []string) int {
 	name := "wizard"
-	if len(args) > 0 {
+	// Flags without a command are the wizard's: `embedwizard --accessible`, `embedwizard --metabase-url URL`.
+	if len(args) > 0 && (!strings.HasPrefix(args[0], "-") || args[0] == "-h" || args[0] == "--help") {
 		name, args = args[0], args[1:]
 	}
 	switch name {

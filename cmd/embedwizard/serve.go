@@ -59,7 +59,13 @@ func startHostApp(ctx context.Context, st *plan.State, ln net.Listener, logger *
 		ln.Close()
 		return nil, fmt.Errorf("host app: %w", err)
 	}
-	srv := &http.Server{Handler: app, ReadHeaderTimeout: 10 * time.Second}
+	return serveHandler(ctx, app, ln), nil
+}
+
+// serveHandler serves h on ln until ctx ends, then shuts down gracefully (5 s for requests in flight). The
+// channel yields nil after ctx ended, or why the server stopped.
+func serveHandler(ctx context.Context, h http.Handler, ln net.Listener) <-chan error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan error, 1)
 	go func() {
 		err := srv.Serve(ln)
@@ -68,13 +74,22 @@ func startHostApp(ctx context.Context, st *plan.State, ln net.Listener, logger *
 		}
 		done <- err
 	}()
-	go func() {
-		<-ctx.Done()
+	context.AfterFunc(ctx, func() {
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		srv.Shutdown(shutdown)
-	}()
-	return done, nil
+	})
+	return done
+}
+
+// openAnalytics opens url in the browser unless noBrowser; the URL has been printed either way.
+func openAnalytics(e env, url string, noBrowser bool) {
+	if noBrowser {
+		return
+	}
+	if err := openBrowser(url); err != nil {
+		fmt.Fprintf(e.Stderr, "could not open a browser (%v): open %s yourself\n", err, url)
+	}
 }
 
 // serveHostApp is how `up` ends: serve the host app, print its URL, open /analytics in the browser unless
@@ -100,11 +115,7 @@ func serveHostApp(ctx context.Context, e env, st *plan.State, stateDir string, n
 	fmt.Fprintf(e.Stdout, "The passwords are in %s (tenants[].demo_user.password, mode 0600); set %s to choose one.\n",
 		filepath.Join(stateDir, plan.StateFile), envDemoPassword)
 	fmt.Fprintf(e.Stdout, "Open %s — press Ctrl+C to stop.\n", analytics)
-	if !noBrowser {
-		if err := openBrowser(analytics); err != nil {
-			fmt.Fprintf(e.Stderr, "could not open a browser (%v): open %s yourself\n", err, analytics)
-		}
-	}
+	openAnalytics(e, analytics, noBrowser)
 	select {
 	case err := <-done:
 		return err

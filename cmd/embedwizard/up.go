@@ -27,7 +27,7 @@ func runUp(ctx context.Context, e env, args []string) int {
 	fs := flag.NewFlagSet("embedwizard up", flag.ContinueOnError)
 	fs.SetOutput(e.Stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(e.Stderr, "Usage: embedwizard up [--yes] [flags]")
+		fmt.Fprintln(e.Stderr, "Usage: embedwizard up [--yes] [flags]   (on a terminal, without --yes: the interactive wizard)")
 		fmt.Fprintln(e.Stderr, "\nRuns Metabase (or uses --metabase-url), configures the interactive embedding quick start step by step,")
 		fmt.Fprintln(e.Stderr, "verifies its checkpoints and serves the host app. Secrets come from the environment: "+
 			envLicense+", "+envAdminPassword+", "+envAPIKey+", "+envDemoPassword+".\n\nFlags:")
@@ -49,6 +49,11 @@ func runUp(ctx context.Context, e env, args []string) int {
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "embedwizard up: %v\n", err)
 		return exitUsage
+	}
+	// On a terminal, `up` without --yes is the wizard (same plan, step by step); elsewhere it asks once
+	// on standard input, so `echo y | embedwizard up` works in scripts.
+	if !s.Yes && !s.ConfigureOnly && noTerminal(e) == "" {
+		return runWizard(ctx, e, s)
 	}
 	return up(ctx, e, s)
 }
@@ -94,8 +99,7 @@ func up(ctx context.Context, e env, s setup) int {
 		}
 		fmt.Fprintf(out, "✓ Metabase %s is running at %s (container %s)\n", info.MetabaseVersion, info.URL, info.Name)
 		metabaseURL = info.URL
-		s.State.Stack.ContainerID, s.State.Stack.Image, s.State.Stack.Port, s.State.Stack.Volume =
-			info.ContainerID, info.Image, info.Port, info.Volume
+		recordStack(s.State, info)
 		if p, err = plan.New(s.planConfig(metabaseURL), s.State, plan.Options{StateDir: s.StateDir}); err != nil {
 			fmt.Fprintf(e.Stderr, "embedwizard up: %v\n", err)
 			return exitUsage

@@ -33,7 +33,6 @@ func runWizardCmd(ctx context.Context, e env, args []string) int {
 	fs.SetOutput(e.Stderr)
 	var f setupFlags
 	f.register(fs, e.Getenv)
-	accessible := fs.Bool("accessible", false, "plain prompts and lines instead of redrawn screens, for screen readers (also ACCESSIBLE=1)")
 	fs.Usage = func() {
 		fmt.Fprintln(e.Stderr, "Usage: embedwizard [wizard] [flags]")
 		fmt.Fprintln(e.Stderr, "\nThe interactive wizard: checks, a form with a default for everything, Metabase's start, the quick")
@@ -63,12 +62,12 @@ func runWizardCmd(ctx context.Context, e env, args []string) int {
 		fmt.Fprintln(e.Stderr, "embedwizard: the wizard ends by serving the host app; to configure only, run `embedwizard up --yes --configure-only`")
 		return exitUsage
 	}
-	return runWizard(ctx, e, s, *accessible || e.Getenv("ACCESSIBLE") != "")
+	return runWizard(ctx, e, s)
 }
 
 // runWizard runs the interactive wizard for a resolved setup; `up` without --yes on a terminal calls it too.
 // Without a terminal it says to use `up --yes` and returns exitPrereq.
-func runWizard(ctx context.Context, e env, s setup, accessible bool) int {
+func runWizard(ctx context.Context, e env, s setup) int {
 	if why := noTerminal(e); why != "" {
 		fmt.Fprintf(e.Stderr, "embedwizard: the wizard needs a terminal, and %s: run `embedwizard up --yes` instead (same steps, one line each)\n", why)
 		return exitPrereq
@@ -76,7 +75,7 @@ func runWizard(ctx context.Context, e env, s setup, accessible bool) int {
 	eng := &wizardEngine{s: s}
 	defer eng.close()
 	opts := wizard.Options{
-		Input: e.Stdin, Output: e.Stdout, Accessible: accessible, NoBrowser: s.NoBrowser, Engine: eng, LicenseFrom: s.LicenseFrom,
+		Input: e.Stdin, Output: e.Stdout, Accessible: s.Accessible, NoBrowser: s.NoBrowser, Engine: eng, LicenseFrom: s.LicenseFrom,
 		Choices: wizard.Choices{Config: s.Plan, MetabasePort: s.MetabasePort, Image: s.Stack.Image},
 	}
 	err := wizard.Run(ctx, opts)

@@ -25,6 +25,8 @@ func TestWizardRefusesWithoutATerminal(t *testing.T) {
 		{"no command, buffers", nil, nil, func(*env) {}, "standard input or output is not one"},
 		{"wizard, pipes", []string{"wizard"}, nil, func(e *env) { e.Stdin, e.Stdout = r, w }, "standard input or output is not one"},
 		{"CI set", []string{"wizard"}, map[string]string{"CI": "true"}, func(*env) {}, "CI is set"},
+		{"flags alone go to the wizard", []string{}, nil, func(*env) {}, "standard input or output is not one"},
+		{"accessible mode needs a terminal too", []string{"--accessible"}, nil, func(*env) {}, "standard input or output is not one"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -39,7 +41,7 @@ func TestWizardRefusesWithoutATerminal(t *testing.T) {
 			e := env{Stdin: strings.NewReader("\n\n\n"), Stdout: &out, Stderr: &errOut, Getenv: func(k string) string { return vars[k] }}
 			tt.env(&e)
 			args := tt.args
-			if args != nil { // `embedwizard` alone takes no flags until main.go passes them on
+			if args != nil { // nil is `embedwizard` alone; otherwise point it at the emulator
 				args = append(args, "--metabase-url", srv.URL)
 			}
 			code := run(t.Context(), e, args)
@@ -53,5 +55,17 @@ func TestWizardRefusesWithoutATerminal(t *testing.T) {
 				t.Errorf("the refused wizard wrote a state file")
 			}
 		})
+	}
+}
+
+// TestUnknownFlagIsTheWizardsError: `embedwizard --nope` is the wizard's bad flag, not an unknown command.
+func TestUnknownFlagIsTheWizardsError(t *testing.T) {
+	var out, errOut strings.Builder
+	e := env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }}
+	if code := run(t.Context(), e, []string{"--nope"}); code != exitUsage || !strings.Contains(errOut.String(), "flag provided but not defined: -nope") {
+		t.Fatalf("exit %d; stderr:\n%s", code, errOut.String())
+	}
+	if strings.Contains(errOut.String(), "unknown command") {
+		t.Fatalf("a flag was taken for a command:\n%s", errOut.String())
 	}
 }

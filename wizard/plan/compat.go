@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -152,7 +153,7 @@ func sameSite(hostApp, metabaseURL string) (value string, warning string, err er
 	if err != nil {
 		return "", "", fmt.Errorf("Metabase URL %w", err)
 	}
-	if registrable(a.Hostname()) == registrable(b.Hostname()) {
+	if SameSite(a, b) {
 		return "lax", "", nil
 	}
 	warning = fmt.Sprintf("%s and %s are different sites, so Metabase's session cookie must be SameSite=None", a.Host, b.Host)
@@ -162,6 +163,14 @@ func sameSite(hostApp, metabaseURL string) (value string, warning string, err er
 	return "none", warning, nil
 }
 
+// SameSite reports whether two URLs are the same site as browsers decide SameSite cookies: same scheme
+// ("schemeful same-site") and same registrable domain; ports do not matter (contract §15).
+func SameSite(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) && registrable(a.Hostname()) == registrable(b.Hostname())
+}
+
+// registrable is a host's registrable part, without the public-suffix list: the host itself for IPs,
+// localhost and two-label names, else its last two labels.
 func registrable(host string) string {
 	host = strings.ToLower(strings.TrimSuffix(host, "."))
 	if strings.Count(host, ".") < 2 || strings.Trim(host, "0123456789.") == "" || strings.Contains(host, ":") {

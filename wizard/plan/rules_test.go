@@ -29,6 +29,7 @@ func TestSameSite(t *testing.T) {
 		{"http://localhost:8080", "http://127.0.0.1:3000", "none", "plain HTTP"},
 		{"https://app.example.com", "https://example.metabaseapp.com", "none", "SameSite=None"},
 		{"https://shop.acme.io", "http://bi.other.io", "none", "HTTPS"},
+		{"http://localhost:8080", "https://localhost:3000", "none", "plain HTTP"}, // schemeful same-site
 	}
 	for _, tt := range tests {
 		t.Run(tt.host+" "+tt.mb, func(t *testing.T) {
