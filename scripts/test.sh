@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The project's test command (README.md). It installs what the tests need (Chromium from Debian), makes sure
-# the parts that must be tested are really there (Docker, Chromium), then vets and runs every Go test.
+# The project's test command (README.md). It installs what the tests need (Chromium and tmux from Debian),
+# makes sure the parts that must be tested are really there (Docker, Chromium, tmux), then vets and runs every
+# Go test.
 # A missing Docker daemon or Chromium is a failure, not a skip: a skipped suite is a failed suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,16 +12,21 @@ die() { printf 'test.sh: %s\n' "$*" >&2; exit 1; }
 command -v go >/dev/null || die "Go is not installed: install Go 1.26 (https://go.dev/dl/) and run this again."
 
 chromium_path() { command -v chromium || command -v chromium-browser || command -v google-chrome || true; }
-if [ -z "$(chromium_path)" ]; then
+# Debian packages the tests drive: Chromium (browser end-to-end test) and tmux (the wizard in a terminal).
+missing=()
+[ -n "$(chromium_path)" ] || missing+=(chromium)
+command -v tmux >/dev/null || missing+=(tmux)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    say "installing Chromium from Debian (browser end-to-end tests)"
+    say "installing from Debian: ${missing[*]}"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    die "Chromium is missing: run 'sudo apt-get install chromium' (the browser end-to-end tests need it)."
+    die "missing: ${missing[*]}: run 'sudo apt-get install ${missing[*]}' (the end-to-end tests need them)."
   fi
 fi
 [ -n "$(chromium_path)" ] || die "Chromium is still missing after the install: see the apt-get output above."
+command -v tmux >/dev/null || die "tmux is still missing after the install: see the apt-get output above."
 say "chromium: $("$(chromium_path)" --version 2>/dev/null | head -1)"
 
 # The Docker tests talk to the engine through the SDK; check it answers before spending minutes building.
