@@ -92,7 +92,7 @@ func TestLoadAgainstHostApp(t *testing.T) {
 		{"/analytics", http.StatusFound, true}, // a wrong answer counts as an error, not as a measurement
 	}
 	for _, tt := range tests {
-		lat, errs, firstErr, _ := load(ctx, srv.URL, tt.path, cookie, tt.want, 4, 200*time.Millisecond)
+		lat, errs, firstErr, _ := load(ctx, srv.URL, tt.path, cookie, tt.want, 4, 0, 200*time.Millisecond)
 		if tt.wantErrors {
 			if errs == 0 || len(lat) != 0 || !strings.Contains(firstErr, "want 302") {
 				t.Errorf("%s wanting %d: %d measured, %d errors (%q); want only errors", tt.path, tt.want, len(lat), errs, firstErr)
@@ -101,6 +101,35 @@ func TestLoadAgainstHostApp(t *testing.T) {
 		}
 		if errs != 0 || len(lat) == 0 {
 			t.Errorf("%s: %d measured, %d errors (first %q); want measurements and no errors", tt.path, len(lat), errs, firstErr)
+		}
+	}
+
+	// Open loop: the schedule, not the server's speed, sets how many requests are sent: 400/s for 0.5 s.
+	lat, errs, _, _ := load(ctx, srv.URL, "/analytics", cookie, http.StatusOK, 4, 400, 500*time.Millisecond)
+	if errs != 0 || len(lat) < 150 || len(lat) > 210 {
+		t.Errorf("open loop at 400 req/s for 0.5 s sent %d requests (%d errors), want about 200", len(lat), errs)
+	}
+}
+
+func TestMissedTargets(t *testing.T) {
+	fast := result{Path: "/sso/metabase", PerSecond: 30000, P99: 7 * time.Millisecond}
+	tests := []struct {
+		name    string
+		results []result
+		rate    float64
+		want    string // "" = targets met
+	}{
+		{"capacity met; closed-loop latency is queueing, not judged", []result{fast}, 0, ""},
+		{"capacity missed", []result{{Path: "/sso/metabase", PerSecond: 9000}}, 0, "9000 req/s < 13000"},
+		{"at rate, kept up and fast", []result{{Path: "/sso/metabase", PerSecond: 12990, P99: time.Millisecond}}, 13000, ""},
+		{"at rate, slow tail", []result{{Path: "/analytics", PerSecond: 13000, P99: 6 * time.Millisecond}}, 13000, "p99 6.00ms ≥ 5ms"},
+		{"at rate, fell behind", []result{{Path: "/analytics", PerSecond: 10000, P99: time.Millisecond}}, 13000, "kept up with only 10000 of 13000"},
+		{"errors always count", []result{{Path: "/analytics", PerSecond: 13000, Errors: 3}}, 13000, "3 errors"},
+	}
+	for _, tt := range tests {
+		got := missed(tt.results, tt.rate)
+		if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+			t.Errorf("%s: missed = %q, want %q", tt.name, got, tt.want)
 		}
 	}
 }
