@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -127,8 +128,13 @@ func metabaseChecks(ctx context.Context, st *plan.State) []stack.Check {
 	mbURL := metabaseURL(st)
 	mb, err := adminClient(ctx, st)
 	if err != nil {
-		return []stack.Check{{Name: "metabase", Detail: fmt.Sprintf("cannot sign in at %s as the admin: %v", mbURL, err),
-			Fix: "start it (embedwizard up), or wait until `embedwizard status` says health: ok"}}
+		fix := "start it (embedwizard up), or wait until `embedwizard status` says health: ok"
+		var ae *metabase.APIError
+		if errors.As(err, &ae) && (ae.Status == http.StatusUnauthorized || ae.Status == http.StatusForbidden) {
+			fix = "Metabase refused the saved admin credentials: set " + envAdminPassword + " (and --admin-email) to an admin's, or " +
+				envAPIKey + " to an admin API key, and run `embedwizard up` again"
+		}
+		return []stack.Check{{Name: "metabase", Detail: fmt.Sprintf("cannot sign in at %s as the admin: %v", mbURL, err), Fix: fix}}
 	}
 	out := []stack.Check{{Name: "metabase", OK: true, Detail: mbURL + " answers; signed in as the admin"}}
 	out = append(out, licenseCheck(ctx, mb), originCheck(ctx, mbURL, st.Config.HostAppURL))

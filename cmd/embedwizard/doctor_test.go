@@ -64,6 +64,15 @@ func TestDoctor(t *testing.T) {
 			want:     []string{"✗ dashboard", "read dashboard 999", "404"},
 		},
 		{
+			name: "admin password lost",
+			breakIt: func(t *testing.T, c *configured) {
+				c.st.Config.AdminPassword = "not-the-password-1"
+				fatalIf(t, c.st.Save(c.dir))
+			},
+			wantCode: exitFailed,
+			want:     []string{"✗ metabase", "401", "fix: Metabase refused the saved admin credentials: set EMBEDWIZARD_ADMIN_PASSWORD"},
+		},
+		{
 			name: "host app port held by the host app",
 			breakIt: func(t *testing.T, c *configured) {
 				ctx, cancel := context.WithCancel(context.Background())
