@@ -1,7 +1,6 @@
 package hostapp
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/embedwizard/embedwizard/internal/syncbuf"
 )
 
 const (
@@ -63,30 +64,14 @@ func testConfig() Config {
 type testApp struct {
 	*App
 	clock *clock
-	log   *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	log   *syncbuf.Buffer
 }
 
 func newTestApp(t testing.TB, edit func(*Config)) *testApp {
 	t.Helper()
 	cfg := testConfig()
 	c := &clock{t: time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC)}
-	buf := &syncBuffer{}
+	buf := &syncbuf.Buffer{}
 	cfg.Now = c.Now
 	cfg.Logger = slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if edit != nil {

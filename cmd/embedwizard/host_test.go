@@ -1,43 +1,24 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/embedwizard/embedwizard/hostapp"
+	"github.com/embedwizard/embedwizard/internal/syncbuf"
 	"github.com/embedwizard/embedwizard/stack/metabase/metabasetest"
 )
-
-// syncBuffer is a bytes.Buffer a command writes while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // serveUntilHealthy runs `embedwizard host` until its /healthz answers, then stops it like Ctrl+C would.
 func serveUntilHealthy(t *testing.T, vars map[string]string, port int, args ...string) (code int, out string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr syncbuf.Buffer
 	e := env{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string { return vars[k] }}
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, e, append([]string{"host", "--no-browser"}, args...)) }()

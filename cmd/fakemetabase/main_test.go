@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -10,9 +9,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/embedwizard/embedwizard/internal/syncbuf"
 )
 
 func TestParseEnv(t *testing.T) {
@@ -88,24 +88,6 @@ func TestParseEnv(t *testing.T) {
 	}
 }
 
-// syncBuffer is the server's stdout, read while it runs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // eventually polls cond every 20 ms until it holds or the deadline passes.
 func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
@@ -121,9 +103,9 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 var listening = regexp.MustCompile(`Metabase listening on (\S+)`)
 
 // start runs the command in the background and returns its base URL and exit code channel.
-func start(t *testing.T, ctx context.Context, args []string, env map[string]string) (string, *syncBuffer, chan int) {
+func start(t *testing.T, ctx context.Context, args []string, env map[string]string) (string, *syncbuf.Buffer, chan int) {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	code := make(chan int, 1)
 	go func() { code <- run(ctx, args, env, out) }()
 	var base string
@@ -244,7 +226,7 @@ func TestRunExitCodes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out := &syncBuffer{}
+			out := &syncbuf.Buffer{}
 			code := make(chan int, 1)
 			go func() { code <- run(context.Background(), tc.args, tc.env, out) }()
 			select {
