@@ -110,7 +110,9 @@ func serveHostApp(ctx context.Context, e env, st *plan.State, stateDir string, n
 	analytics := base + "/analytics"
 	fmt.Fprintf(e.Stdout, "\nThe host app is serving at %s — sign in as:\n", base)
 	for _, t := range st.Tenants {
-		fmt.Fprintf(e.Stdout, "  %-28s password: %s  (%s, account %d)\n", t.DemoUser.Email, plan.Mask(t.DemoUser.Password), t.Name, t.AccountID)
+		// Passwords are masked whole (tokens show their last characters to tell them apart; a password's
+		// tail only helps guessing). The host app's login page reveals them on a click.
+		fmt.Fprintf(e.Stdout, "  %-28s password: ••••••••  (%s, account %d)\n", t.DemoUser.Email, t.Name, t.AccountID)
 	}
 	fmt.Fprintf(e.Stdout, "The passwords are in %s (tenants[].demo_user.password, mode 0600); set %s to choose one.\n",
 		filepath.Join(stateDir, plan.StateFile), envDemoPassword)
