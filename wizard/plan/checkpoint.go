@@ -48,6 +48,11 @@ func (p *Plan) signIn(ctx context.Context, u DemoUser, groups []string, accountI
 	return signedIn{sso: res, mb: p.mb.As(res.Session)}, nil
 }
 
+// signInTenant signs a tenant's demo user in with the claims the host app sends for it.
+func (p *Plan) signInTenant(ctx context.Context, t TenantState) (signedIn, error) {
+	return p.signIn(ctx, t.DemoUser, []string{t.Name}, strconv.Itoa(t.AccountID))
+}
+
 // embedPath is the return_to of every sign-in: the dashboard with the UI options, as the host app sends it.
 func (p *Plan) embedPath() string {
 	path := p.st.DashboardPath
@@ -70,7 +75,7 @@ func (p *Plan) verifySSO(ctx context.Context) ([]string, error) {
 	var checks []string
 	for _, t := range p.st.Tenants {
 		u := t.DemoUser
-		s, err := p.signIn(ctx, u, []string{t.Name}, strconv.Itoa(t.AccountID))
+		s, err := p.signInTenant(ctx, t)
 		if err != nil {
 			return checks, err
 		}
@@ -111,7 +116,7 @@ func (p *Plan) verifyGroups(ctx context.Context) ([]string, error) {
 	var checks []string
 	for _, t := range p.st.Tenants {
 		u := t.DemoUser
-		s, err := p.signIn(ctx, u, []string{t.Name}, strconv.Itoa(t.AccountID))
+		s, err := p.signInTenant(ctx, t)
 		if err != nil {
 			return checks, err
 		}
@@ -155,7 +160,7 @@ func (p *Plan) verifySandbox(ctx context.Context) ([]string, error) {
 	var checks []string
 	for _, t := range p.st.Tenants {
 		u := t.DemoUser
-		si, err := p.signIn(ctx, u, []string{t.Name}, strconv.Itoa(t.AccountID))
+		si, err := p.signInTenant(ctx, t)
 		if err != nil {
 			return checks, err
 		}
