@@ -57,6 +57,19 @@ type config struct {
 	opts      metabasetest.Options
 }
 
+// envSeconds reads a non-negative number of seconds from env[key]; unset is 0.
+func envSeconds(env map[string]string, key string) (float64, error) {
+	v := env[key]
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseFloat(v, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%s=%q: want a number of seconds >= 0", key, v)
+	}
+	return n, nil
+}
+
 func parse(args []string, env map[string]string, stderr io.Writer) (config, error) {
 	var cfg config
 	fs := flag.NewFlagSet("fakemetabase", flag.ContinueOnError)
@@ -69,13 +82,13 @@ func parse(args []string, env map[string]string, stderr io.Writer) (config, erro
 	if port == "" {
 		port = "3000"
 	}
-	bootDefault := 0.0
-	if v := env["FAKEMETABASE_BOOT_SECONDS"]; v != "" {
-		n, err := strconv.ParseFloat(v, 64)
-		if err != nil || n < 0 {
-			return cfg, fmt.Errorf("FAKEMETABASE_BOOT_SECONDS=%q: want a number of seconds >= 0", v)
-		}
-		bootDefault = n
+	bootDefault, err := envSeconds(env, "FAKEMETABASE_BOOT_SECONDS")
+	if err != nil {
+		return cfg, err
+	}
+	syncDefault, err := envSeconds(env, "FAKEMETABASE_SYNC_SECONDS")
+	if err != nil {
+		return cfg, err
 	}
 	var exitDefault time.Duration
 	if v := env["FAKEMETABASE_EXIT_AFTER"]; v != "" {
@@ -87,6 +100,7 @@ func parse(args []string, env map[string]string, stderr io.Writer) (config, erro
 	}
 	fs.StringVar(&cfg.addr, "addr", net.JoinHostPort(host, port), "listen address (env MB_JETTY_HOST, MB_JETTY_PORT)")
 	boot := fs.Float64("boot-seconds", bootDefault, "seconds /api/health reports initializing (env FAKEMETABASE_BOOT_SECONDS)")
+	sync := fs.Float64("sync-seconds", syncDefault, "seconds after boot the Sample Database's first sync takes: no tables until then (env FAKEMETABASE_SYNC_SECONDS)")
 	fs.StringVar(&cfg.opts.Version, "version", metabasetest.DefaultVersion, "Metabase version tag to report")
 	features := fs.String("features", "", "comma-separated token features a valid license unlocks (default: all)")
 	fs.DurationVar(&cfg.exitAfter, "exit-after", exitDefault, "simulate a crash after this long, exit code 3 (env FAKEMETABASE_EXIT_AFTER)")
@@ -96,11 +110,12 @@ func parse(args []string, env map[string]string, stderr io.Writer) (config, erro
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	if *boot < 0 {
-		return cfg, fmt.Errorf("--boot-seconds=%v: want >= 0", *boot)
+	if *boot < 0 || *sync < 0 {
+		return cfg, fmt.Errorf("--boot-seconds=%v --sync-seconds=%v: want >= 0", *boot, *sync)
 	}
 	cfg.boot = time.Duration(*boot * float64(time.Second))
 	cfg.opts.BootDuration = cfg.boot
+	cfg.opts.SyncDuration = time.Duration(*sync * float64(time.Second))
 	if *features != "" {
 		for f := range strings.SplitSeq(*features, ",") {
 			if f = strings.TrimSpace(f); f != "" {

@@ -169,7 +169,14 @@ func (p *Plan) sample(ctx context.Context) (sampleDB, error) {
 		return *p.cache.sample, nil
 	}
 	var s sampleDB
-	var why string
+	var why, told string
+	// Say why we wait, once per reason: a fresh Metabase syncs its Sample Database for a while after boot.
+	tell := func() {
+		if why != told {
+			p.progress("waiting for Metabase's first sync: %s", why)
+			told = why
+		}
+	}
 	err := p.poll(ctx, 2*time.Minute, func() (bool, error) {
 		dbs, err := p.mb.Databases(ctx)
 		if err != nil {
@@ -183,6 +190,7 @@ func (p *Plan) sample(ctx context.Context) (sampleDB, error) {
 		}
 		if id == 0 {
 			why = "Metabase lists no Sample Database"
+			tell()
 			return false, nil
 		}
 		if s.db, err = p.mb.DatabaseMetadata(ctx, id); err != nil {
@@ -191,10 +199,12 @@ func (p *Plan) sample(ctx context.Context) (sampleDB, error) {
 		var ok bool
 		if s.invoices, ok = s.db.TableNamed("INVOICES"); !ok {
 			why = "the Sample Database has no Invoices table yet"
+			tell()
 			return false, nil
 		}
 		if s.account, ok = s.invoices.FieldNamed("ACCOUNT_ID"); !ok {
 			why = "the Invoices table has no Account ID column yet"
+			tell()
 			return false, nil
 		}
 		return true, nil

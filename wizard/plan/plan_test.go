@@ -623,6 +623,36 @@ func TestWaitsForBootingMetabase(t *testing.T) {
 	}
 }
 
+// TestWaitsForTheFirstSync: right after boot a fresh Metabase lists the Sample Database without tables
+// (contract §6); the plan says so and waits instead of failing the dashboard step.
+func TestWaitsForTheFirstSync(t *testing.T) {
+	var mu sync.Mutex
+	clock := time.Now()
+	tick := func() time.Time { // 50 ms per reading: the sync ends after a known number of polls
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(50 * time.Millisecond)
+		return clock
+	}
+	f := newFixture(t, metabasetest.Options{SyncDuration: 2 * time.Second, Now: tick}, DefaultTenant)
+	p, err := New(f.cfg, nil, Options{PollInterval: time.Millisecond})
+	must(t, err)
+	var waited []string
+	var events []Event
+	err = p.Run(context.Background(), func(e Event) {
+		events = append(events, e)
+		if e.Kind == StepProgress && strings.Contains(e.Message, "first sync") {
+			waited = append(waited, e.Message)
+		}
+	})
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, describe(events))
+	}
+	if len(waited) != 1 || !strings.Contains(waited[0], "no Invoices table yet") {
+		t.Errorf("the wait for the sync was reported as %q, want one line naming the missing Invoices table", waited)
+	}
+}
+
 func TestSurveyOnlyReads(t *testing.T) {
 	f := newFixture(t, metabasetest.Options{})
 	survey := func() map[string]EventKind {

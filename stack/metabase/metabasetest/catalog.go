@@ -2,13 +2,31 @@ package metabasetest
 
 import "net/http"
 
-// The Sample Database's metadata endpoints (contract §6).
+// The Sample Database's metadata endpoints (contract §6). Until its first sync is over (Options.SyncDuration)
+// the database is listed with no tables, and its tables are not found.
+
+// sampleDatabase is the database as listed now.
+func (s *Server) sampleDatabase() map[string]any {
+	db := sampleDatabaseJSON()
+	if !s.synced() {
+		db["initial_sync_status"] = "incomplete"
+	}
+	return db
+}
+
+// tables are the tables synced so far.
+func (s *Server) tables() []*table {
+	if !s.synced() {
+		return nil
+	}
+	return sampleTables
+}
 
 func (s *Server) listDatabases(c *call) (int, any, error) {
-	db := sampleDatabaseJSON()
+	db := s.sampleDatabase()
 	if c.r.URL.Query().Get("include") == "tables" {
-		var tables []map[string]any
-		for _, t := range sampleTables {
+		tables := []map[string]any{}
+		for _, t := range s.tables() {
 			tables = append(tables, t.json(false))
 		}
 		db["tables"] = tables
@@ -32,16 +50,16 @@ func (s *Server) getDatabase(c *call) (int, any, error) {
 	if err := s.sampleDB(c); err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, sampleDatabaseJSON(), nil
+	return http.StatusOK, s.sampleDatabase(), nil
 }
 
 func (s *Server) databaseMetadata(c *call) (int, any, error) {
 	if err := s.sampleDB(c); err != nil {
 		return 0, nil, err
 	}
-	db := sampleDatabaseJSON()
-	var tables []map[string]any
-	for _, t := range sampleTables {
+	db := s.sampleDatabase()
+	tables := []map[string]any{}
+	for _, t := range s.tables() {
 		m := t.json(false)
 		m["fields"] = t.Fields
 		tables = append(tables, m)
@@ -51,8 +69,8 @@ func (s *Server) databaseMetadata(c *call) (int, any, error) {
 }
 
 func (s *Server) listTables(c *call) (int, any, error) {
-	var out []map[string]any
-	for _, t := range sampleTables {
+	out := []map[string]any{}
+	for _, t := range s.tables() {
 		out = append(out, t.json(false))
 	}
 	return http.StatusOK, out, nil
@@ -64,7 +82,7 @@ func (s *Server) tableFromPath(c *call) (*table, error) {
 		return nil, err
 	}
 	t := tableByID(id)
-	if t == nil {
+	if t == nil || !s.synced() {
 		return nil, errNotFound
 	}
 	return t, nil

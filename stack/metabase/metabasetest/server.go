@@ -30,6 +30,10 @@ type Options struct {
 	Version string
 	// BootDuration is how long /api/health answers 503 "initializing" after Start (contract §2).
 	BootDuration time.Duration
+	// SyncDuration is how long, once booted, the Sample Database's first sync runs: until then it is listed
+	// with initial_sync_status "incomplete" and no tables, as a fresh Metabase shows it (contract §6 "Sync
+	// may lag right after boot").
+	SyncDuration time.Duration
 	// LicenseToken is a preset premium-embedding-token, like env MB_PREMIUM_EMBEDDING_TOKEN.
 	LicenseToken string
 	// Features are the token-features (snake_case) a valid token unlocks; nil means all of DefaultFeatures.
@@ -284,6 +288,11 @@ func (s *Server) serve(mux http.Handler) http.Handler {
 		}
 		mux.ServeHTTP(rec, r)
 	})
+}
+
+// synced reports whether the Sample Database's first sync is over. Caller holds s.mu.
+func (s *Server) synced() bool {
+	return !s.opts.Now().Before(s.started.Add(s.opts.BootDuration + s.opts.SyncDuration))
 }
 
 // bootProgress is 0..1 while booting and 1 when ready. Caller holds s.mu.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -222,4 +223,32 @@ func TestPublicPropertiesShowSSOButNotJWTSettings(t *testing.T) {
 	if fresh["other-sso-enabled?"] != false {
 		t.Errorf("fresh instance other-sso-enabled? = %v, want false", fresh["other-sso-enabled?"])
 	}
+}
+
+// Right after boot a fresh Metabase lists the Sample Database still syncing, without tables (contract §6).
+func TestSampleDatabaseSyncsAfterBoot(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	s := NewServer(Options{SyncDuration: time.Minute, Now: clock})
+	defer s.Close()
+	a := admin(t, s)
+
+	meta := a.obj(http.StatusOK, "GET", "/api/database/1/metadata", nil)
+	if meta["initial_sync_status"] != "incomplete" || len(meta["tables"].([]any)) != 0 {
+		t.Fatalf("while syncing: status %v with %d tables, want incomplete with none", meta["initial_sync_status"], len(meta["tables"].([]any)))
+	}
+	if tables := a.must(http.StatusOK, "GET", "/api/table", nil).([]any); len(tables) != 0 {
+		t.Fatalf("GET /api/table lists %d tables while syncing", len(tables))
+	}
+	invoices := fmt.Sprintf("/api/table/%d/query_metadata", 8 /* INVOICES, see sampleColumns */)
+	a.must(http.StatusNotFound, "GET", invoices, nil)
+
+	advance(time.Minute)
+	meta = a.obj(http.StatusOK, "GET", "/api/database/1/metadata", nil)
+	if meta["initial_sync_status"] != "complete" || len(meta["tables"].([]any)) < 3 {
+		t.Fatalf("after the sync: status %v with %d tables", meta["initial_sync_status"], len(meta["tables"].([]any)))
+	}
+	a.must(http.StatusOK, "GET", invoices, nil)
 }
