@@ -45,6 +45,12 @@ go vet ./...
 mkdir -p artifacts
 export EMBEDWIZARD_ARTIFACTS="${EMBEDWIZARD_ARTIFACTS:-$PWD/artifacts}"
 
+# The pull tests run a local registry built from distribution/v3 (a go tool). Build it once, here: from a cold
+# cache that takes minutes, and the test packages that need it run in parallel.
+say "building the local registry for the pull tests"
+go build -o artifacts/bin/registry github.com/distribution/distribution/v3/cmd/registry
+export EMBEDWIZARD_REGISTRY_BIN="$PWD/artifacts/bin/registry"
+
 # The emulator and the plan hold shared state behind locks: run them under the race detector.
 say "go test -race (emulator, client, plan, host app)"
 go test -race -count=1 -timeout 10m ./stack/metabase/... ./wizard/plan/... ./hostapp/...

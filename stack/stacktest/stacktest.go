@@ -276,12 +276,12 @@ type Registry struct {
 func NewRegistry(tb testing.TB) *Registry {
 	tb.Helper()
 	Client(tb)
+	bin, err := registryBinary()
+	if err != nil {
+		tb.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "go", "tool", "-n", "registry").Output()
-	if err != nil {
-		tb.Fatalf("locate the registry tool (go tool -n registry): %v", err)
-	}
 	dir := tb.TempDir()
 	addr := "127.0.0.1:" + strconv.Itoa(FreePort(tb))
 	config := fmt.Sprintf("version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"+
@@ -290,7 +290,7 @@ func NewRegistry(tb testing.TB) *Registry {
 	if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
 		tb.Fatal(err)
 	}
-	r := &Registry{Addr: addr, cmd: exec.Command(strings.TrimSpace(string(out)), "serve", cfgPath)}
+	r := &Registry{Addr: addr, cmd: exec.Command(bin, "serve", cfgPath)}
 	r.cmd.Env = append(os.Environ(), "OTEL_SDK_DISABLED=true", "OTEL_TRACES_EXPORTER=none")
 	r.cmd.SysProcAttr = orphanKill()
 	var logs bytes.Buffer
@@ -303,6 +303,29 @@ func NewRegistry(tb testing.TB) *Registry {
 		tb.Fatalf("the registry on %s did not answer: %v\n%s", addr, err, logs.String())
 	}
 	return r
+}
+
+// RegistryBinEnv names a prebuilt registry binary. scripts/test.sh builds it once before the tests: from a
+// cold build cache, building distribution/v3 takes minutes on 2 cores, and test packages running in parallel
+// would each build it at once.
+const RegistryBinEnv = "EMBEDWIZARD_REGISTRY_BIN"
+
+// registryBinary is $EMBEDWIZARD_REGISTRY_BIN, else the go tool's cached binary (built now if need be).
+func registryBinary() (string, error) {
+	if bin := os.Getenv(RegistryBinEnv); bin != "" {
+		if _, err := os.Stat(bin); err != nil {
+			return "", fmt.Errorf("%s=%s: %w (run scripts/test.sh, which builds it)", RegistryBinEnv, bin, err)
+		}
+		return bin, nil
+	}
+	// Building the tool from a cold cache is slow; a test timeout still bounds it.
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "go", "tool", "-n", "registry").Output()
+	if err != nil {
+		return "", fmt.Errorf("locate the registry tool (go tool -n registry; or set %s): %w", RegistryBinEnv, err)
+	}
+	return strings.TrimSpace(string(out)), nil
 }
 
 // Stop ends the registry process (a test of a registry that is down calls it early).
