@@ -101,7 +101,13 @@ func parse(args []string, env map[string]string, stderr io.Writer) (config, erro
 	fs.StringVar(&cfg.addr, "addr", net.JoinHostPort(host, port), "listen address (env MB_JETTY_HOST, MB_JETTY_PORT)")
 	boot := fs.Float64("boot-seconds", bootDefault, "seconds /api/health reports initializing (env FAKEMETABASE_BOOT_SECONDS)")
 	sync := fs.Float64("sync-seconds", syncDefault, "seconds after boot the Sample Database's first sync takes: no tables until then (env FAKEMETABASE_SYNC_SECONDS)")
-	fs.StringVar(&cfg.opts.Version, "version", metabasetest.DefaultVersion, "Metabase version tag to report")
+	fs.StringVar(&cfg.opts.Version, "metabase-version", metabasetest.DefaultVersion,
+		"Metabase version tag to emulate; it selects the nearest generation (v1.52.4, v1.55.9, v1.57.6, v1.60.3, v1.64.1)")
+	// --version is the older name of --metabase-version, kept for scripts that use it.
+	fs.StringVar(&cfg.opts.Version, "version", metabasetest.DefaultVersion, "same as --metabase-version")
+	fs.BoolVar(&cfg.opts.Strict, "strict", false,
+		"refuse what Metabase allows but the guide never does (a sandbox on a table not set to sandboxed)")
+	fs.BoolVar(&cfg.opts.MFA, "mfa", false, "password logins answer with an MFA challenge (generation 4 and newer); X-API-Key is not subject to it")
 	features := fs.String("features", "", "comma-separated token features a valid license unlocks (default: all)")
 	fs.DurationVar(&cfg.exitAfter, "exit-after", exitDefault, "simulate a crash after this long, exit code 3 (env FAKEMETABASE_EXIT_AFTER)")
 	if err := fs.Parse(args); err != nil {
@@ -193,6 +199,11 @@ func run(ctx context.Context, args []string, env map[string]string, out io.Write
 	}
 	cfg.opts.Logger = log
 	fmt.Fprintf(out, "Metabase %s (fake) starting...\n", cfg.opts.Version)
+	gen, note := metabasetest.GenerationOf(cfg.opts.Version)
+	fmt.Fprintf(out, "Emulating Metabase %s\n", gen)
+	if note != "" {
+		fmt.Fprintln(out, note)
+	}
 	mb := metabasetest.NewUnstartedServer(cfg.opts)
 	defer mb.Close()
 	if err := mb.SaveError(); err != nil {

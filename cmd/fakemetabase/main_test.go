@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/embedwizard/embedwizard/internal/syncbuf"
+	"github.com/embedwizard/embedwizard/stack/metabase/metabasetest"
 )
 
 func TestParseEnv(t *testing.T) {
@@ -24,7 +25,7 @@ func TestParseEnv(t *testing.T) {
 		check   func(t *testing.T, c config)
 	}{
 		{name: "defaults", check: func(t *testing.T, c config) {
-			if c.addr != "0.0.0.0:3000" || c.boot != 0 || c.opts.Version != "v1.63.1" || c.opts.Features != nil {
+			if c.addr != "0.0.0.0:3000" || c.boot != 0 || c.opts.Version != metabasetest.DefaultVersion || c.opts.Features != nil {
 				t.Errorf("defaults = %+v", c)
 			}
 		}},
@@ -190,7 +191,7 @@ func TestRunBootsSetsUpAndSavesOnShutdown(t *testing.T) {
 		t.Fatalf("app database after shutdown: %v %v", fi, err)
 	}
 	log := out.String()
-	for _, want := range []string{"Metabase v1.63.1 (fake) starting...", "Metabase Initialization progress: 0%",
+	for _, want := range []string{"Metabase " + metabasetest.DefaultVersion + " (fake) starting...", "Emulating Metabase generation 5 (v1.64.1)", "Metabase Initialization progress: 0%",
 		"Metabase Initialization COMPLETE", "Metabase Shutdown COMPLETE"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)

@@ -27,7 +27,7 @@ func TestGuideWalkthrough(t *testing.T) {
 	if props["has-user-setup"] != false || props["setup-token"] != s.SetupToken() {
 		t.Fatalf("fresh properties: has-user-setup=%v setup-token=%v", props["has-user-setup"], props["setup-token"])
 	}
-	if v := props["version"].(map[string]any)["tag"]; v != "v1.63.1" {
+	if v := props["version"].(map[string]any)["tag"]; v != DefaultVersion {
 		t.Errorf("version.tag = %v", v)
 	}
 	if tf := props["token-features"].(map[string]any); tf["sso_jwt"] != false || tf["embedding"] != false {

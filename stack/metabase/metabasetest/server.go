@@ -21,13 +21,17 @@ import (
 // 64 lower-case hex characters).
 const TestLicenseToken = "e2e0000000000000000000000000000000000000000000000000000000e2e028"
 
-// DefaultVersion is the Metabase version the emulator reports unless Options.Version says otherwise.
-const DefaultVersion = "v1.63.1"
-
 // Options configures a Server. The zero value is a fresh, unlicensed Metabase that is ready at once.
 type Options struct {
-	// Version is the version tag, default DefaultVersion ("v1.63.1").
+	// Version is the version tag, default DefaultVersion (the newest generation's tag). It selects the
+	// Generation the emulator answers as (GenerationOf); a tag between generations takes the nearest below.
 	Version string
+	// Strict refuses what Metabase allows but the guide never does: a sandbox on a table whose view-data is
+	// not already "sandboxed" in the graph. Off by default: the default is Metabase's own behaviour.
+	Strict bool
+	// MFA makes password logins (POST /api/session) answer with an MFA challenge instead of a session, on
+	// generations that have MFA (Gen60 and newer). Requests with X-API-Key are not subject to it.
+	MFA bool
 	// BootDuration is how long /api/health answers 503 "initializing" after Start (contract §2).
 	BootDuration time.Duration
 	// SyncDuration is how long, once booted, the Sample Database's first sync runs: until then it is listed

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -159,16 +158,6 @@ func perTable(v string) map[int]string {
 		m[id] = v
 	}
 	return m
-}
-
-// versionMajor turns "v1.63.1" or "v0.50.3" into 63 or 50.
-func versionMajor(tag string) int {
-	parts := strings.Split(strings.TrimPrefix(tag, "v"), ".")
-	if len(parts) < 2 {
-		return 0
-	}
-	n, _ := strconv.Atoi(parts[1])
-	return n
 }
 
 func (st *state) nextID(kind string) int {
