@@ -73,9 +73,12 @@ func TestContainerEnv(t *testing.T) {
 		want []string
 	}{
 		{"defaults", Config{StateDir: "/s"},
-			[]string{"JAVA_OPTS=" + javaOpts, "MB_DB_FILE=/metabase.db/metabase.db", "MB_SITE_URL=http://localhost:3000"}},
+			[]string{"JAVA_OPTS=-Xmx1024m", "MB_DB_FILE=/metabase.db/metabase.db", "MB_SITE_URL=http://localhost:3000"}},
+		// The license is not in the environment: docker inspect would show it (it goes through the API).
 		{"token and extras", Config{StateDir: "/s", Port: 3366, LicenseToken: testToken, Env: map[string]string{"MB_SETUP_TOKEN": "u", "JAVA_OPTS": "-Xmx3g"}},
-			[]string{"JAVA_OPTS=-Xmx3g", "MB_DB_FILE=/metabase.db/metabase.db", "MB_PREMIUM_EMBEDDING_TOKEN=" + testToken, "MB_SETUP_TOKEN=u", "MB_SITE_URL=http://localhost:3366"}},
+			[]string{"JAVA_OPTS=-Xmx3g", "MB_DB_FILE=/metabase.db/metabase.db", "MB_SETUP_TOKEN=u", "MB_SITE_URL=http://localhost:3366"}},
+		{"heap is half the limit", Config{StateDir: "/s", Memory: 3 << 30},
+			[]string{"JAVA_OPTS=-Xmx1536m", "MB_DB_FILE=/metabase.db/metabase.db", "MB_SITE_URL=http://localhost:3000"}},
 	}
 	for _, tt := range tests {
 		cfg, err := tt.cfg.withDefaults()
@@ -110,7 +113,6 @@ func TestSpecHashFollowsSettings(t *testing.T) {
 	}
 	changes := map[string]func(*Config){
 		"port":   func(c *Config) { c.Port = 3001 },
-		"token":  func(c *Config) { c.LicenseToken = testToken },
 		"env":    func(c *Config) { c.Env = map[string]string{"A": "1"} },
 		"memory": func(c *Config) { c.Memory = 4 << 30 },
 		"site":   func(c *Config) { c.SiteURL = "http://mb.example" },
@@ -126,6 +128,11 @@ func TestSpecHashFollowsSettings(t *testing.T) {
 		}
 	}
 	c := base
+	c.LicenseToken = testToken
+	if hash(c) != h {
+		t.Error("the license token changes the spec hash; it is not in the container, so a new one must not recreate it")
+	}
+	c = base
 	c.Image = "other:1"
 	if hash(c) != h {
 		t.Error("the image is part of the spec hash; it is compared on its own, to report ErrImageChanged")

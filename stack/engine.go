@@ -8,11 +8,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/distribution/reference"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
@@ -30,6 +32,8 @@ type engine interface {
 	host() string // the daemon address, e.g. unix:///var/run/docker.sock
 	info(ctx context.Context) (engineInfo, error)
 	imageID(ctx context.Context, ref string) (string, error)
+	image(ctx context.Context, ref string) (imageInfo, error)
+	remoteDigest(ctx context.Context, ref string) (string, error) // the registry's digest for ref, through the daemon (its credentials)
 	pull(ctx context.Context, ref string, fn func(pullMessage) error) error
 	containers(ctx context.Context, labels map[string]string) ([]string, error) // ids, any state
 	inspect(ctx context.Context, id string) (containerState, error)
@@ -53,6 +57,42 @@ type engineInfo struct {
 	MemTotal      int64
 	ServerVersion string
 	OSType        string
+	Arch          string // uname -m of the engine: x86_64, aarch64
+	Name          string // the engine's host name (a Docker Desktop or Colima VM says so)
+}
+
+// imageInfo is what the stack needs of a local image.
+type imageInfo struct {
+	ID          string
+	RepoDigests []string          // repo@sha256:…, one per registry repository it was pulled from or pushed to
+	Labels      map[string]string // the image's own labels (OCI version labels, when the image has them)
+}
+
+// digestFor is the digest recorded for ref's repository, "" when none (built locally).
+func (i imageInfo) digestFor(ref string) string {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ""
+	}
+	for _, rd := range i.RepoDigests {
+		repo, digest, ok := strings.Cut(rd, "@")
+		if !ok {
+			continue
+		}
+		if n, err := reference.ParseNormalizedNamed(repo); err == nil && n.Name() == named.Name() {
+			return digest
+		}
+	}
+	return ""
+}
+
+func (i imageInfo) hasDigest(d string) bool {
+	for _, rd := range i.RepoDigests {
+		if _, digest, _ := strings.Cut(rd, "@"); digest == d {
+			return true
+		}
+	}
+	return false
 }
 
 // pullMessage is one line of the engine's pull stream (Docker's jsonmessage).
@@ -85,6 +125,7 @@ type containerState struct {
 	Error     string
 	StartedAt time.Time
 	HostPort  int
+	Memory    int64 // the memory limit
 }
 
 // isNotFound reports whether err says the object does not exist.
@@ -103,8 +144,20 @@ func bounded(ctx context.Context, extra time.Duration) (context.Context, context
 
 type docker struct{ c *client.Client }
 
-func newDocker() (*docker, error) {
-	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+// newDocker opens a client for the endpoint ResolveEndpoint chose. DOCKER_HOST (with DOCKER_TLS_VERIFY
+// and DOCKER_CERT_PATH) is the SDK's own FromEnv; a named context sets its host and TLS material.
+func newDocker(ep Endpoint) (*docker, error) {
+	if strings.HasPrefix(ep.Host, "ssh://") {
+		return nil, fmt.Errorf("%s: the Docker SDK cannot dial ssh endpoints", ep)
+	}
+	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
+	if ep.Source != "DOCKER_HOST" && ep.Host != "" {
+		opts = append(opts, client.WithHost(ep.Host))
+		if ep.TLSDir != "" {
+			opts = append(opts, client.WithTLSClientConfig(filepath.Join(ep.TLSDir, "ca.pem"), filepath.Join(ep.TLSDir, "cert.pem"), filepath.Join(ep.TLSDir, "key.pem")))
+		}
+	}
+	c, err := client.NewClientWithOpts(opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +171,30 @@ func (d *docker) info(ctx context.Context) (engineInfo, error) {
 	ctx, cancel := bounded(ctx, 0)
 	defer cancel()
 	i, err := d.c.Info(ctx)
-	return engineInfo{MemTotal: i.MemTotal, ServerVersion: i.ServerVersion, OSType: i.OSType}, err
+	return engineInfo{MemTotal: i.MemTotal, ServerVersion: i.ServerVersion, OSType: i.OSType, Arch: i.Architecture, Name: i.Name}, err
+}
+
+func (d *docker) image(ctx context.Context, ref string) (imageInfo, error) {
+	ctx, cancel := bounded(ctx, 0)
+	defer cancel()
+	i, err := d.c.ImageInspect(ctx, ref)
+	out := imageInfo{ID: i.ID, RepoDigests: i.RepoDigests}
+	if i.Config != nil {
+		out.Labels = i.Config.Labels
+	}
+	return out, err
+}
+
+func (d *docker) remoteDigest(ctx context.Context, ref string) (string, error) {
+	ctx, cancel := bounded(ctx, 0)
+	defer cancel()
+	// No credentials: Metabase's images are public. The daemon still applies its own mirrors and
+	// insecure-registry settings, which is why this asks the daemon rather than the registry.
+	r, err := d.c.DistributionInspect(ctx, ref, "")
+	if err != nil {
+		return "", err
+	}
+	return r.Descriptor.Digest.String(), nil
 }
 
 func (d *docker) imageID(ctx context.Context, ref string) (string, error) {
@@ -211,6 +287,7 @@ func (d *docker) inspect(ctx context.Context, id string) (containerState, error)
 		st.StartedAt, _ = time.Parse(time.RFC3339Nano, s.StartedAt)
 	}
 	if c.HostConfig != nil {
+		st.Memory = c.HostConfig.Memory
 		for _, bindings := range c.HostConfig.PortBindings {
 			for _, b := range bindings {
 				st.HostPort, _ = strconv.Atoi(b.HostPort)

@@ -61,12 +61,20 @@ func (s *Stack) probe(ctx context.Context, port int) health {
 // version reads Metabase's version tag; it is informational, so failures leave it empty.
 func (s *Stack) version(ctx context.Context, port int) string {
 	body, status, err := s.get(ctx, port, "/api/session/properties")
+	if err != nil || status != http.StatusOK {
+		return ""
+	}
+	return versionTag(body)
+}
+
+// versionTag reads version.tag from /api/session/properties.
+func versionTag(body []byte) string {
 	var p struct {
 		Version struct {
 			Tag string `json:"tag"`
 		} `json:"version"`
 	}
-	if err != nil || status != http.StatusOK || json.Unmarshal(body, &p) != nil {
+	if json.Unmarshal(body, &p) != nil {
 		return ""
 	}
 	return p.Version.Tag
@@ -139,11 +147,21 @@ func (s *Stack) waitHealthy(ctx context.Context, id string, since time.Time, em 
 		}
 		h := s.probe(wait, st.HostPort)
 		if h.ok {
-			em.send(Event{Kind: Healthy, Message: "Metabase is up at " + s.url(), Boot: 1})
-			return Info{
-				ContainerID: st.ID, Name: st.Name, Image: st.Labels[labelImage], URL: s.url(), Volume: s.volumeName(),
-				Port: st.HostPort, MetabaseVersion: s.version(wait, st.HostPort),
-			}, nil
+			// Ready means ready: /api/health says 200 while the API behind it may still refuse requests
+			// for a moment, so the first call the plan makes must answer too.
+			if body, status, err := s.get(wait, st.HostPort, "/api/session/properties"); err == nil && status == http.StatusOK {
+				em.send(Event{Kind: Healthy, Message: "Metabase is up at " + s.url(), Boot: 1, ContainerID: st.ID, Name: st.Name})
+				info := Info{
+					ContainerID: st.ID, Name: st.Name, Image: st.Labels[labelImage], URL: s.url(), Volume: s.volumeName(),
+					Port: st.HostPort, MetabaseVersion: versionTag(body), ImageID: st.ImageID, Memory: st.Memory,
+				}
+				info.ImageDigest, info.ImageVersion = s.imageFacts(ctx, st)
+				return info, nil
+			} else if err == nil {
+				h = health{boot: 1, reason: fmt.Sprintf("/api/health answers 200, /api/session/properties still %d", status)}
+			} else {
+				h = health{boot: 1, reason: "/api/health answers 200, /api/session/properties does not answer yet"}
+			}
 		}
 		if h != last {
 			em.send(Event{Kind: Booting, Message: "Metabase is starting: " + h.String(), Boot: max(h.boot, 0)})
@@ -198,16 +216,15 @@ func formatTail(log string) string {
 
 // exitError explains a container that stopped while Metabase was expected to run.
 func (s *Stack) exitError(st containerState, tail string) error {
-	var why, fix string
+	why, fix := exitReason(st), ""
 	switch {
 	case st.OOMKilled:
-		why = fmt.Sprintf("it was killed for exceeding its memory limit of %s (OOMKilled, exit code %d)", bytesHuman(s.cfg.Memory), st.ExitCode)
-		fix = "raise the container memory limit or give Docker more memory (Metabase wants about 2 GB)"
+		fix = fmt.Sprintf("give it more memory: --memory %s (now %s; the heap follows at half), and make sure the engine has that much (embedwizard doctor)",
+			gigabytesUp(st.Memory+(1<<30)), bytesHuman(st.Memory))
+		return fmt.Errorf("wait for Metabase: %w (%w): %s: %s. Fix: %s.%s", ErrOutOfMemory, ErrContainerExited, st.Name, why, fix, tail)
 	case st.ExitCode == 137:
-		why = "it was killed (SIGKILL, exit code 137) without being OOMKilled"
 		fix = "check whether something stopped it (`docker events`); then `embedwizard up` again"
 	default:
-		why = fmt.Sprintf("it exited with code %d", st.ExitCode)
 		fix = "read the log lines below; `embedwizard up` starts it again, `embedwizard down --volumes` starts over with empty data"
 	}
 	if st.Error != "" {

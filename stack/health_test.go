@@ -77,7 +77,7 @@ func TestExitError(t *testing.T) {
 		want []string
 	}{
 		{"crash", containerState{Name: "mb", ExitCode: 3}, []string{"exited with code 3", "Last 40 log lines:\nline 1\nline 2"}},
-		{"oom", containerState{Name: "mb", ExitCode: 137, OOMKilled: true}, []string{"OOMKilled", "memory limit of 2 GiB", "raise the container memory limit"}},
+		{"oom", containerState{Name: "mb", ExitCode: 137, OOMKilled: true, Memory: 2 << 30}, []string{"out of memory", "at its 2 GiB limit", "heap 1024 MiB", "--memory 3 GB", "OOMKilled"}},
 		{"killed", containerState{Name: "mb", ExitCode: 137}, []string{"SIGKILL, exit code 137", "without being OOMKilled"}},
 		{"engine error", containerState{Name: "mb", ExitCode: 127, Error: "exec: not found"}, []string{"code 127", "(Docker: exec: not found)"}},
 	}
@@ -86,6 +86,9 @@ func TestExitError(t *testing.T) {
 			err := s.exitError(tt.st, tail)
 			if !errors.Is(err, ErrContainerExited) {
 				t.Errorf("exitError = %v, want ErrContainerExited", err)
+			}
+			if errors.Is(err, ErrOutOfMemory) != tt.st.OOMKilled {
+				t.Errorf("exitError = %v; ErrOutOfMemory only and always for an OOM kill", err)
 			}
 			if missing := containsAll(err.Error(), append(tt.want, "Fix: ")...); len(missing) > 0 {
 				t.Errorf("exitError = %q; lacks %q", err, missing)

@@ -16,8 +16,6 @@ import (
 )
 
 const (
-	// wantMemory is what Metabase asks for: "at least 1–2 GB" for the JVM and the H2 app database.
-	wantMemory       = 2 << 30
 	preflightTimeout = 10 * time.Second
 	dialTimeout      = 2 * time.Second
 )
@@ -26,6 +24,7 @@ const (
 type Check struct {
 	Name        string
 	OK          bool
+	Warn        bool // OK, but worth telling: the run goes on and may suffer (too little memory)
 	Detail, Fix string
 }
 
@@ -39,14 +38,18 @@ func (s *Stack) Preflight(ctx context.Context) []Check {
 	daemon := Check{Name: "docker", OK: err == nil}
 	switch {
 	case err == nil:
-		daemon.Detail = fmt.Sprintf("Docker Engine %s (%s) at %s", info.ServerVersion, info.OSType, s.eng.host())
+		daemon.Detail = fmt.Sprintf("Docker Engine %s (%s) through %s", info.ServerVersion, info.OSType, s.Endpoint())
 	case isUnreachable(err):
 		daemon = diagnoseDaemon(s.eng.host(), dialDaemon)
+		daemon.Detail = "through " + s.Endpoint().String() + ": " + daemon.Detail
+		if fix := s.Endpoint().Fix(); fix != "" {
+			daemon.Fix = fix + "; or " + daemon.Fix
+		}
 	default:
 		daemon.Detail = fmt.Sprintf("the Docker daemon at %s answered with an error: %v", s.eng.host(), err)
 		daemon.Fix = "restart Docker; if it persists, see what `docker info` says"
 	}
-	return []Check{daemon, s.portCheck(ctx), memoryCheck(info.MemTotal, daemon.OK), s.imageCheck(ctx, daemon.OK)}
+	return []Check{daemon, s.portCheck(ctx), memoryCheck(info.MemTotal, s.cfg.Memory, daemon.OK, s.Endpoint()), s.imageCheck(ctx, daemon.OK)}
 }
 
 // diagnoseDaemon tells the ways a daemon can be unreachable apart by looking at its socket.
@@ -209,21 +212,6 @@ func procPortOwner(port int) string {
 		}
 	}
 	return ""
-}
-
-func memoryCheck(total int64, daemonOK bool) Check {
-	c := Check{Name: "memory", OK: true}
-	switch {
-	case !daemonOK:
-		c.OK, c.Detail, c.Fix = false, "unknown: Docker is not reachable", "fix the docker check first"
-	case total < wantMemory:
-		c.OK = false
-		c.Detail = fmt.Sprintf("Docker can use %.1f GB of memory; Metabase needs about 2 GB", float64(total)/1e9)
-		c.Fix = "give Docker more memory (Docker Desktop: Settings > Resources > Memory, 4 GB is comfortable) or free memory on this machine"
-	default:
-		c.Detail = fmt.Sprintf("Docker can use %.1f GB of memory (Metabase needs about 2 GB)", float64(total)/1e9)
-	}
-	return c
 }
 
 func (s *Stack) imageCheck(ctx context.Context, daemonOK bool) Check {

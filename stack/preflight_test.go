@@ -99,21 +99,30 @@ func TestPreflightDaemonMissing(t *testing.T) {
 
 func TestMemoryCheck(t *testing.T) {
 	tests := []struct {
+		name     string
 		total    int64
+		limit    int64
 		daemonOK bool
-		ok       bool
-		detail   string
+		ctx      string
+		ok, warn bool
+		want     []string
 	}{
-		{8 << 30, true, true, "8.6 GB"},
-		{2 << 30, true, true, "2.1 GB"},
-		{1 << 30, true, false, "Docker can use 1.1 GB of memory; Metabase needs about 2 GB"},
-		{0, false, false, "Docker is not reachable"},
+		{"plenty", 8 << 30, 2 << 30, true, "default", true, false, []string{"8 GiB", "gets 2 GiB (heap 1024 MiB)"}},
+		{"VM of exactly the limit", 2 << 30, 2 << 30, true, "desktop-linux", true, true, []string{"limited to 2 GiB", "at least 3 GB", "Docker Desktop: Settings > Resources", "--memory"}},
+		{"colima", 1 << 30, 2 << 30, true, "colima", true, true, []string{"at least 3 GB", "colima start --memory"}},
+		{"lower limit fits", 2 << 30, 1536 << 20, true, "default", true, false, []string{"gets 1536 MiB (heap 768 MiB)"}},
+		{"no daemon", 0, 2 << 30, false, "default", false, false, []string{"Docker is not reachable"}},
 	}
 	for _, tt := range tests {
-		c := memoryCheck(tt.total, tt.daemonOK)
-		if c.OK != tt.ok || !strings.Contains(c.Detail, tt.detail) || (!c.OK && c.Fix == "") {
-			t.Errorf("memoryCheck(%d, %v) = %+v; want ok=%v, detail with %q, and a fix when not ok", tt.total, tt.daemonOK, c, tt.ok, tt.detail)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			c := memoryCheck(tt.total, tt.limit, tt.daemonOK, Endpoint{Context: tt.ctx})
+			if c.OK != tt.ok || c.Warn != tt.warn || ((!c.OK || c.Warn) && c.Fix == "") {
+				t.Errorf("memoryCheck = %+v; want ok=%v warn=%v and a fix unless fine", c, tt.ok, tt.warn)
+			}
+			if missing := containsAll(c.Detail+" Fix: "+c.Fix, tt.want...); len(missing) > 0 {
+				t.Errorf("memoryCheck = %+v; lacks %q", c, missing)
+			}
+		})
 	}
 }
 

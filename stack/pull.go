@@ -14,11 +14,38 @@ const (
 	pullInterval = 100 * time.Millisecond // at most ten progress events a second
 	// pullStall aborts a pull that has said nothing for this long; a live pull reports several times a second.
 	pullStall = 2 * time.Minute
-	// downloadShare is the part of a layer's progress that its download stands for; extraction is the rest.
+	// downloadShare is the part of a layer's weight that its download stands for; extraction is the rest.
+	// The overall percent is a share of bytes, so it never runs ahead of the bytes received: a layer
+	// downloaded but not extracted counts 75 % of its size, never all of it.
 	downloadShare = 0.75
+	// checkTimeout bounds the registry look-ups made before a pull (digest, layer sizes): a registry
+	// that does not answer in time is reported, and the image present is used.
+	checkTimeout = 10 * time.Second
 )
 
 var errPullStalled = fmt.Errorf("the registry sent nothing for %v", pullStall)
+
+// PullPolicy says when Up pulls the image; the values mean what they mean to `docker run --pull`.
+type PullPolicy string
+
+const (
+	// PullDefault pulls a missing image, and for a tag given without a digest (latest included) asks the
+	// registry for the tag's digest and pulls when it differs from the local image's. A registry that
+	// cannot be reached leaves the local image in use, with a Warning event.
+	PullDefault PullPolicy = ""
+	PullMissing PullPolicy = "missing" // pull only when the image is absent; never ask the registry
+	PullAlways  PullPolicy = "always"  // pull every time a container is created
+	PullNever   PullPolicy = "never"   // never pull: an absent image is an error
+)
+
+// ParsePullPolicy reads a --pull value; "" is PullDefault.
+func ParsePullPolicy(s string) (PullPolicy, error) {
+	switch p := PullPolicy(strings.ToLower(strings.TrimSpace(s))); p {
+	case PullDefault, PullMissing, PullAlways, PullNever:
+		return p, nil
+	}
+	return "", fmt.Errorf("pull policy %q is not one of missing, always, never (as for docker run --pull)", s)
+}
 
 // parseImage checks an image reference the way the engine will read it.
 func parseImage(ref string) (reference.Named, error) {
@@ -29,28 +56,108 @@ func parseImage(ref string) (reference.Named, error) {
 	return named, nil
 }
 
-// ensureImage uses the configured image when present and pulls it, with progress, when absent.
+// ensureImage applies the pull policy: it uses the configured image when present (and current, for
+// PullDefault), and pulls it, with progress, otherwise.
 func (s *Stack) ensureImage(ctx context.Context, em emitter) error {
-	id, err := s.eng.imageID(ctx, s.cfg.Image)
-	if err == nil {
-		em.send(Event{Kind: ImagePresent, Message: s.cfg.Image + " is present (" + shortID(id) + ")", Percent: 100})
-		return nil
-	}
-	if !isNotFound(err) {
+	img, err := s.eng.image(ctx, s.cfg.Image)
+	present := err == nil
+	if err != nil && !isNotFound(err) {
 		return s.wrap("inspect image "+s.cfg.Image, err)
 	}
-	return s.pull(ctx, em)
+	usePresent := func(why string) error {
+		em.send(Event{Kind: ImagePresent, Message: s.cfg.Image + " is present (" + shortID(img.ID) + ")" + why, Percent: 100, Digest: img.digestFor(s.cfg.Image)})
+		return nil
+	}
+	switch s.cfg.Pull {
+	case PullNever:
+		if !present {
+			return fmt.Errorf("image %s: %w: it is not on this machine and the pull policy is never. "+
+				"Pull it (docker pull %s), or allow the pull (--pull missing)", s.cfg.Image, ErrImageMissing, s.cfg.Image)
+		}
+		return usePresent("")
+	case PullAlways:
+		return s.pull(ctx, em, present)
+	case PullMissing:
+		if present {
+			return usePresent("")
+		}
+		return s.pull(ctx, em, false)
+	}
+	if !present {
+		return s.pull(ctx, em, false)
+	}
+	named, _ := parseImage(s.cfg.Image)
+	if _, pinned := named.(reference.Digested); pinned {
+		return usePresent("") // a digest names one image for ever
+	}
+	if len(img.RepoDigests) == 0 {
+		// Built or loaded on this machine, never pulled: there is no registry copy to compare with.
+		return usePresent(", built locally")
+	}
+	cctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	remote, err := s.eng.remoteDigest(cctx, s.cfg.Image)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return s.wrap("check "+s.cfg.Image, ctx.Err())
+		}
+		em.send(Event{Kind: Warning, Message: fmt.Sprintf("could not check %s for a newer %s (%s): running the image present on this machine, %s",
+			registryOf(s.cfg.Image), s.cfg.Image, shortErr(err), shortID(img.ID))})
+		return usePresent("")
+	}
+	if img.hasDigest(remote) {
+		return usePresent(", the registry's current one")
+	}
+	em.send(Event{Kind: PullStart, Message: "a newer image is available: pulling " + s.cfg.Image + " (" + shortDigest(remote) + ", here " + shortDigest(img.digestFor(s.cfg.Image)) + ")"})
+	return s.pull(ctx, em, true)
 }
 
-func (s *Stack) pull(ctx context.Context, em emitter) error {
+func registryOf(ref string) string {
+	if named, err := reference.ParseNormalizedNamed(ref); err == nil {
+		return reference.Domain(named)
+	}
+	return "the registry"
+}
+
+// shortErr is the last, most specific part of a wrapped error, for a one-line warning.
+func shortErr(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 && len(msg)-i > 12 {
+		msg = msg[i+2:]
+	}
+	return msg
+}
+
+func shortDigest(d string) string {
+	if d == "" {
+		return "none"
+	}
+	_, hex, ok := strings.Cut(d, ":")
+	if !ok {
+		hex = d
+	}
+	return "sha256:" + hex[:min(12, len(hex))]
+}
+
+// pull pulls the image. present says an older copy exists (so a failed pull still leaves one to run).
+func (s *Stack) pull(ctx context.Context, em emitter, present bool) error {
 	ref := s.cfg.Image
-	em.send(Event{Kind: PullStart, Message: "pulling " + ref})
+	tr := pullTracker{}
+	// Layer sizes from the registry make the total exact from the first message: without them the
+	// engine names a layer's size only when its download begins, and three download at a time.
+	sctx, scancel := context.WithTimeout(ctx, checkTimeout)
+	if sizes, err := s.layerSizes(sctx, ref); err == nil {
+		tr.sizes = sizes
+	}
+	scancel()
+	if !present { // a "newer image" pull announced itself already
+		em.send(Event{Kind: PullStart, Message: "pulling " + ref, Bytes: tr.bytes()})
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	watchdog := time.AfterFunc(pullStall, func() { cancel(errPullStalled) })
 	defer watchdog.Stop()
 
-	var tr pullTracker
 	th := throttle{every: s.pullEvery, now: time.Now}
 	err := s.eng.pull(ctx, ref, func(m pullMessage) error {
 		watchdog.Reset(pullStall)
@@ -58,7 +165,7 @@ func (s *Stack) pull(ctx context.Context, em emitter) error {
 			return errors.New(m.Err)
 		}
 		if tr.update(m) && th.allow() {
-			em.send(Event{Kind: PullProgress, Message: "pulling " + ref, Layers: tr.layers(), Percent: tr.percent})
+			em.send(Event{Kind: PullProgress, Message: "pulling " + ref, Layers: tr.layers(), Percent: tr.percent(), Bytes: tr.bytes()})
 		}
 		return nil
 	})
@@ -66,22 +173,23 @@ func (s *Stack) pull(ctx context.Context, em emitter) error {
 		if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
 			err = cause
 		}
-		return s.pullError(ref, err)
+		return s.pullError(ref, err, &tr)
 	}
-	tr.percent = 100
-	em.send(Event{Kind: PullDone, Message: "pulled " + ref, Layers: tr.layers(), Percent: 100})
+	b := tr.bytes()
+	b.Received = max(b.Received, 0)
+	em.send(Event{Kind: PullDone, Message: "pulled " + ref, Layers: tr.layers(), Percent: 100, Bytes: b})
 	return nil
 }
 
-// pullError says which of the three ways a pull fails this was, and how to go on.
-func (s *Stack) pullError(ref string, err error) error {
-	if isUnreachable(err) || errors.Is(err, context.Canceled) {
+// pullError says which of the ways a pull fails this was, and how to go on.
+func (s *Stack) pullError(ref string, err error, tr *pullTracker) error {
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("pull %s: interrupted after %s: %s: %w", ref, tr.bytes().progress(), interruptedNext, err)
+	}
+	if isUnreachable(err) {
 		return s.wrap("pull "+ref, err)
 	}
-	registry := "the registry"
-	if named, perr := reference.ParseNormalizedNamed(ref); perr == nil {
-		registry = reference.Domain(named)
-	}
+	registry := registryOf(ref)
 	local := "or use --image with an image you already have (docker images)"
 	msg := strings.ToLower(err.Error())
 	switch {
@@ -97,6 +205,14 @@ func (s *Stack) pullError(ref string, err error) error {
 		ref, ErrImagePull, registry, local, err)
 }
 
+// interruptedNext is what the next run does after a pull was stopped. The engine keeps no partial
+// image: with its classic layer store a layer belongs to nothing until the whole image is registered,
+// so a cancelled pull releases the layers it had finished too (Engine 20.10 does: the issue's own
+// measurement). Engines with the containerd image store keep downloaded content, which then shows as
+// "Already exists"; either way nothing here promises a resume.
+const interruptedNext = "the next run pulls again, and may download everything again: Docker does not keep a half-pulled image " +
+	"(Engine 20.10 drops even the layers it had finished)"
+
 func containsAny(s string, subs ...string) bool {
 	for _, sub := range subs {
 		if strings.Contains(s, sub) {
@@ -104,114 +220,4 @@ func containsAny(s string, subs ...string) bool {
 		}
 	}
 	return false
-}
-
-// pullTracker folds the pull stream into per-layer state and an overall percentage.
-type pullTracker struct {
-	order   []string
-	state   map[string]*trackedLayer
-	percent float64 // never decreases, so a bar never jumps back
-}
-
-type trackedLayer struct {
-	Layer
-	size int64 // download size once known
-}
-
-// update applies one message and reports whether anything visible changed.
-func (t *pullTracker) update(m pullMessage) bool {
-	// Messages without an id are summaries ("Digest: …"); "Pulling from <repo>" carries the tag as its id.
-	if m.ID == "" || strings.HasPrefix(m.Status, "Pulling from") {
-		return false
-	}
-	if t.state == nil {
-		t.state = map[string]*trackedLayer{}
-	}
-	l, ok := t.state[m.ID]
-	if !ok {
-		l = &trackedLayer{Layer: Layer{ID: m.ID}}
-		t.state[m.ID] = l
-		t.order = append(t.order, m.ID)
-	}
-	before := l.Layer
-	l.Status, l.Current, l.Total = m.Status, m.Current, m.Total
-	if m.Status == "Downloading" && m.Total > 0 {
-		l.size = m.Total
-	}
-	if l.Layer == before {
-		return false
-	}
-	t.percent = max(t.percent, t.overall())
-	return true
-}
-
-// overall weighs each layer by its download size; layers whose size is not known yet count as the
-// average known one.
-func (t *pullTracker) overall() float64 {
-	var known, n int64
-	for _, l := range t.state {
-		if l.size > 0 {
-			known += l.size
-			n++
-		}
-	}
-	avg := 1.0
-	if n > 0 {
-		avg = float64(known) / float64(n)
-	}
-	var done, total float64
-	for _, l := range t.state {
-		w := avg
-		if l.size > 0 {
-			w = float64(l.size)
-		}
-		done += w * layerFraction(l.Layer)
-		total += w
-	}
-	if total == 0 {
-		return 0
-	}
-	return 100 * done / total
-}
-
-func layerFraction(l Layer) float64 {
-	ratio := 0.0
-	if l.Total > 0 {
-		ratio = min(float64(l.Current)/float64(l.Total), 1)
-	}
-	switch l.Status {
-	case "Downloading":
-		return downloadShare * ratio
-	case "Verifying Checksum", "Download complete":
-		return downloadShare
-	case "Extracting":
-		return downloadShare + (1-downloadShare)*ratio
-	case "Pull complete", "Already exists":
-		return 1
-	}
-	return 0 // Pulling fs layer, Waiting, Retrying…
-}
-
-func (t *pullTracker) layers() []Layer {
-	out := make([]Layer, len(t.order))
-	for i, id := range t.order {
-		out[i] = t.state[id].Layer
-	}
-	return out
-}
-
-// throttle lets an event through at most once per interval.
-type throttle struct {
-	every time.Duration
-	now   func() time.Time
-	last  time.Time
-}
-
-func (th *throttle) allow() bool {
-	now := th.now()
-	if !th.last.IsZero() && now.Sub(th.last) < th.every {
-		return false
-	}
-	th.last = now
-	return true
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -22,16 +23,13 @@ import (
 const (
 	DefaultImage = "metabase/metabase-enterprise:latest"
 	DefaultPort  = 3000
-	// DefaultMemory caps the container at 2 GiB, what Metabase asks for. A cap keeps a runaway JVM from
-	// pushing a laptop into swap; together with the heap share below the JVM meets its own heap limit
-	// first, and recent images run it with -XX:+CrashOnOutOfMemoryError, so the failure is an exit we
-	// report rather than a frozen machine.
+	// DefaultMemory is the container's memory limit, 2 GiB with no swap. Metabase's docs size an
+	// instance with 2 GB of RAM at -Xmx1g (docs/operations-guide/java-opts / "Metabase at scale"), and its
+	// image sets no heap flag of its own (bin/docker/run_metabase.sh, metabase/metabase commit 0024b891:
+	// JAVA_OPTS only gains -XX:+CrashOnOutOfMemoryError, -Dfile.encoding and -server), so the heap is
+	// ours to choose: see heapFor.
 	DefaultMemory        = 2 << 30
 	DefaultHealthTimeout = 5 * time.Minute
-
-	// javaOpts gives the heap 60% of the cap instead of the JVM's default 25% (512 MiB of 2 GiB, too
-	// little for X-rays); the rest is metaspace, threads and buffers. Config.Env["JAVA_OPTS"] replaces it.
-	javaOpts = "-XX:MaxRAMPercentage=60"
 
 	containerPort = 3000
 	dataDir       = "/metabase.db"             // the volume's mount point
@@ -55,18 +53,25 @@ var (
 	ErrContainerExited   = errors.New("the Metabase container exited")
 	ErrImagePull         = errors.New("image pull failed")
 	ErrNoStack           = errors.New("no Metabase container for this state directory")
+	ErrImageMissing      = errors.New("the image is not present")
+	ErrOutOfMemory       = errors.New("Metabase ran out of memory")
 )
 
 // Config says which stack to run. Zero fields take the documented defaults.
 type Config struct {
-	StateDir      string            // one stack per state dir; its resources carry label embedwizard.stack=<hash of the abs path>
-	Image         string            // default DefaultImage
-	Port          int               // host port, bound on 127.0.0.1 only; default DefaultPort
-	SiteURL       string            // MB_SITE_URL; default "http://localhost:<Port>"
-	LicenseToken  string            // secret: passed as MB_PREMIUM_EMBEDDING_TOKEN, never logged or printed
+	StateDir string // one stack per state dir; its resources carry label embedwizard.stack=<hash of the abs path>
+	Image    string // default DefaultImage
+	Port     int    // host port, bound on 127.0.0.1 only; default DefaultPort
+	SiteURL  string // MB_SITE_URL; default "http://localhost:<Port>"
+	// LicenseToken is only part of the settings fingerprint. It is NOT passed to the container: an
+	// environment variable shows in `docker inspect` to anyone who can talk to the daemon, and an
+	// env-set setting cannot be changed through the API (is_env_setting). The plan sets
+	// premium-embedding-token through PUT /api/setting instead, once Metabase is up.
+	LicenseToken  string
 	Env           map[string]string // extra container environment; may override JAVA_OPTS
 	Labels        map[string]string // extra labels on the container and volume (tests mark theirs)
-	Memory        int64             // container memory limit in bytes; default DefaultMemory
+	Memory        int64             // container memory limit in bytes (no swap); default DefaultMemory; the heap is half of it
+	Pull          PullPolicy        // when to pull the image; default PullDefault
 	HealthTimeout time.Duration     // default DefaultHealthTimeout
 	Recreate      bool              // when the image changed: recreate (keeping the data volume) instead of ErrImageChanged
 }
@@ -77,8 +82,8 @@ func (c Config) String() string {
 	if c.LicenseToken != "" {
 		token = "set"
 	}
-	return fmt.Sprintf("stack.Config{StateDir:%q Image:%q Port:%d SiteURL:%q LicenseToken:%s Env:%v Memory:%d HealthTimeout:%v Recreate:%v}",
-		c.StateDir, c.Image, c.Port, c.SiteURL, token, slices.Sorted(maps.Keys(c.Env)), c.Memory, c.HealthTimeout, c.Recreate)
+	return fmt.Sprintf("stack.Config{StateDir:%q Image:%q Port:%d SiteURL:%q LicenseToken:%s Env:%v Memory:%d Pull:%q HealthTimeout:%v Recreate:%v}",
+		c.StateDir, c.Image, c.Port, c.SiteURL, token, slices.Sorted(maps.Keys(c.Env)), c.Memory, c.Pull, c.HealthTimeout, c.Recreate)
 }
 
 // GoString keeps %#v from printing the token too.
@@ -88,6 +93,7 @@ func (c Config) GoString() string { return c.String() }
 type Stack struct {
 	cfg  Config
 	id   string // short hash of the absolute state dir
+	ep   Endpoint
 	eng  engine
 	http *http.Client
 	// pullEvery bounds the rate of PullProgress events; tests set 0 to see every step.
@@ -102,6 +108,10 @@ type Info struct {
 	Port                     int
 	Reused                   bool // the container was already running
 	MetabaseVersion          string
+	ImageID                  string // sha256:… of the local image the container runs
+	ImageDigest              string // the registry's digest of it (repo@sha256 without the repo), "" if built locally
+	ImageVersion             string // the image's version label (org.opencontainers.image.version), when it has one
+	Memory                   int64  // the container's memory limit
 }
 
 // Status is what Status found; the zero value (Exists false) means no container.
@@ -116,6 +126,11 @@ type Status struct {
 	ExitCode        int
 	OOMKilled       bool
 	Health          string // "ok", "initializing 40%", or why /api/health did not answer
+	ImageID         string // the local image the container runs
+	ImageDigest     string // its registry digest, "" when built locally or since deleted
+	ImageVersion    string // the image's version label, when it has one
+	Memory          int64  // the container's memory limit
+	Exit            string // when stopped: why, in words (an OOM kill names the limit and what to change)
 }
 
 // New checks cfg and opens the Docker client (API version negotiated on first use); it makes no
@@ -125,16 +140,30 @@ func New(cfg Config) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	eng, err := newDocker()
+	ep, err := ResolveEndpoint(os.Getenv)
 	if err != nil {
-		return nil, fmt.Errorf("stack: open Docker client: %w (check DOCKER_HOST and DOCKER_CERT_PATH)", err)
+		return nil, fmt.Errorf("stack: choose the Docker daemon: %w", err)
 	}
-	return newStack(cfg, eng), nil
+	eng, err := newDocker(ep)
+	if err != nil {
+		return nil, fmt.Errorf("stack: open Docker client for %s: %w. Fix: %s", ep, err, ep.Fix())
+	}
+	s := newStack(cfg, eng)
+	s.ep = ep
+	return s, nil
+}
+
+// Endpoint says which Docker daemon the stack uses and what chose it.
+func (s *Stack) Endpoint() Endpoint {
+	ep := s.ep
+	if ep.Host == "" && s.eng != nil {
+		ep.Host = s.eng.host()
+	}
+	return ep
 }
 
 func newStack(cfg Config, eng engine) *Stack {
-	sum := sha256.Sum256([]byte(cfg.StateDir))
-	return &Stack{cfg: cfg, id: hex.EncodeToString(sum[:6]), eng: eng, http: &http.Client{}, pullEvery: pullInterval}
+	return &Stack{cfg: cfg, id: stackID(cfg.StateDir), eng: eng, http: &http.Client{}, pullEvery: pullInterval}
 }
 
 func (cfg Config) withDefaults() (Config, error) {
@@ -163,6 +192,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.Memory < minMemory {
 		return cfg, fmt.Errorf("stack: memory limit %d bytes is below Docker's minimum of 6 MiB; Metabase wants about 2 GiB", cfg.Memory)
+	}
+	if _, err := ParsePullPolicy(string(cfg.Pull)); err != nil {
+		return cfg, fmt.Errorf("stack: %w", err)
 	}
 	if cfg.HealthTimeout <= 0 {
 		cfg.HealthTimeout = DefaultHealthTimeout
@@ -196,10 +228,7 @@ func (s *Stack) labels() map[string]string {
 
 // env is the container environment, sorted so that its hash only changes when a value does.
 func (s *Stack) env() []string {
-	env := map[string]string{"MB_DB_FILE": dbFile, "MB_SITE_URL": s.cfg.SiteURL, "JAVA_OPTS": javaOpts}
-	if s.cfg.LicenseToken != "" {
-		env["MB_PREMIUM_EMBEDDING_TOKEN"] = s.cfg.LicenseToken
-	}
+	env := map[string]string{"MB_DB_FILE": dbFile, "MB_SITE_URL": s.cfg.SiteURL, "JAVA_OPTS": javaOpts(s.cfg.Memory)}
 	maps.Copy(env, s.cfg.Env)
 	out := make([]string, 0, len(env))
 	for _, k := range slices.Sorted(maps.Keys(env)) {
@@ -354,6 +383,7 @@ func (s *Stack) create(ctx context.Context, em emitter) (containerState, error) 
 	if err != nil {
 		return st, s.wrap("inspect new container", err)
 	}
+	em.send(Event{Kind: Created, Message: "created container " + st.Name, ContainerID: st.ID, Name: st.Name})
 	return st, nil
 }
 
@@ -383,10 +413,14 @@ func (s *Stack) Status(ctx context.Context) (Status, error) {
 	out := Status{
 		Exists: true, Running: st.Running, State: st.Status, Image: st.Labels[labelImage],
 		URL: "http://localhost:" + strconv.Itoa(st.HostPort), Port: st.HostPort,
-		StartedAt: st.StartedAt, ExitCode: st.ExitCode, OOMKilled: st.OOMKilled,
+		StartedAt: st.StartedAt, ExitCode: st.ExitCode, OOMKilled: st.OOMKilled, Memory: st.Memory, ImageID: st.ImageID,
 	}
+	out.ImageDigest, out.ImageVersion = s.imageFacts(ctx, st)
 	if !st.Running {
 		out.Health = "stopped"
+		if st.Status == "exited" || st.Status == "dead" {
+			out.Exit = exitReason(st)
+		}
 		return out, nil
 	}
 	out.Uptime = time.Since(st.StartedAt).Round(time.Second)
