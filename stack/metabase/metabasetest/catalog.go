@@ -7,7 +7,7 @@ import "net/http"
 
 // sampleDatabase is the database as listed now.
 func (s *Server) sampleDatabase() map[string]any {
-	db := sampleDatabaseJSON()
+	db := s.sampleDatabaseRecord()
 	if !s.synced() {
 		db["initial_sync_status"] = "incomplete"
 	}
@@ -27,7 +27,7 @@ func (s *Server) listDatabases(c *call) (int, any, error) {
 	if c.r.URL.Query().Get("include") == "tables" {
 		tables := []map[string]any{}
 		for _, t := range s.tables() {
-			tables = append(tables, t.json(false))
+			tables = append(tables, s.tableJSON(t, false))
 		}
 		db["tables"] = tables
 	}
@@ -60,7 +60,7 @@ func (s *Server) databaseMetadata(c *call) (int, any, error) {
 	db := s.sampleDatabase()
 	tables := []map[string]any{}
 	for _, t := range s.tables() {
-		m := t.json(false)
+		m := s.tableJSON(t, false)
 		m["fields"] = t.Fields
 		tables = append(tables, m)
 	}
@@ -71,7 +71,7 @@ func (s *Server) databaseMetadata(c *call) (int, any, error) {
 func (s *Server) listTables(c *call) (int, any, error) {
 	out := []map[string]any{}
 	for _, t := range s.tables() {
-		out = append(out, t.json(false))
+		out = append(out, s.tableJSON(t, false))
 	}
 	return http.StatusOK, out, nil
 }
@@ -93,7 +93,7 @@ func (s *Server) getTable(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, t.json(false), nil
+	return http.StatusOK, s.tableJSON(t, false), nil
 }
 
 func (s *Server) tableMetadata(c *call) (int, any, error) {
@@ -101,5 +101,5 @@ func (s *Server) tableMetadata(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, t.json(true), nil
+	return http.StatusOK, s.tableJSON(t, true), nil
 }

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,24 +48,102 @@ func generateSample() map[string][]byte {
 	}
 	write("invoices.csv", inv)
 
+	// Everything below draws after the invoices, so adding tables never changes them.
 	first := []string{"Ada", "Grace", "Alan", "Edsger", "Barbara", "Ken", "Frances", "Dennis", "Radia", "John"}
 	last := []string{"Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Thompson", "Allen", "Ritchie", "Perlman", "Backus"}
 	states := []string{"CA", "NY", "TX", "WA", "OR", "MA", "IL", "CO", "GA", "VT"}
-	people := [][]string{{"ID", "NAME", "EMAIL", "STATE"}}
+	countries := []string{"US", "DE", "FR", "BR", "IN", "JP", "GB", "CA"}
+	sources := []string{"Google", "Twitter", "Facebook", "Organic", "Affiliate"}
+	stamp := func(d time.Time) string { return d.Format("2006-01-02T15:04:05") }
+
+	// ACCOUNTS holds every ACCOUNT_ID the invoices use (1..40): INVOICES.ACCOUNT_ID is an FK to it.
+	accounts := [][]string{{"ID", "EMAIL", "FIRST_NAME", "LAST_NAME", "PLAN", "SOURCE", "SEATS", "CREATED_AT",
+		"TRIAL_ENDS_AT", "CANCELED_AT", "TRIAL_CONVERTED", "ACTIVE_SUBSCRIPTION", "LEGACY_PLAN", "LATITUDE", "LONGITUDE", "COUNTRY"}}
+	for id := 1; id <= 40; id++ {
+		fn, ln := first[r.IntN(len(first))], last[r.IntN(len(last))]
+		created := time.Date(2022, 1, 1, 8, 0, 0, 0, time.UTC).Add(time.Duration(r.IntN(365*24)) * time.Hour)
+		canceled := ""
+		if r.IntN(5) == 0 {
+			canceled = stamp(created.AddDate(0, 6, 0))
+		}
+		accounts = append(accounts, []string{fmt.Sprint(id), fmt.Sprintf("%s.%s.%d@example.com", strings.ToLower(fn), strings.ToLower(ln), id),
+			fn, ln, plans[id%len(plans)].name, sources[r.IntN(len(sources))], fmt.Sprint(1 + r.IntN(12)), stamp(created),
+			stamp(created.AddDate(0, 0, 14)), canceled, fmt.Sprint(r.IntN(3) != 0), fmt.Sprint(canceled == ""), fmt.Sprint(r.IntN(8) == 0),
+			fmt.Sprintf("%.4f", -60+r.Float64()*120), fmt.Sprintf("%.4f", -170+r.Float64()*340), countries[r.IntN(len(countries))]})
+	}
+	write("accounts.csv", accounts)
+
+	events := [][]string{{"ID", "ACCOUNT_ID", "EVENT", "TIMESTAMP", "PAGE_URL", "BUTTON_LABEL"}}
+	kinds := []string{"Page Viewed", "Button Clicked", "Signed In"}
+	pages := []string{"https://example.com/pricing", "https://example.com/docs", "https://example.com/app"}
+	labels := []string{"Upgrade", "Invite", "Export"}
+	for id := 1; id <= 60; id++ {
+		k := r.IntN(len(kinds))
+		label := ""
+		if k == 1 {
+			label = labels[r.IntN(len(labels))]
+		}
+		events = append(events, []string{fmt.Sprint(id), fmt.Sprint(1 + r.IntN(40)), kinds[k],
+			stamp(time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(r.IntN(365*24)) * time.Hour)), pages[r.IntN(len(pages))], label})
+	}
+	write("analytic_events.csv", events)
+
+	feedback := [][]string{{"ID", "ACCOUNT_ID", "EMAIL", "DATE_RECEIVED", "RATING", "RATING_MAPPED", "BODY"}}
+	mapped := []string{"", "Bad", "Bad", "Okay", "Good", "Great"}
+	for id := 1; id <= 30; id++ {
+		acct, rating := 1+r.IntN(40), 1+r.IntN(5)
+		feedback = append(feedback, []string{fmt.Sprint(id), fmt.Sprint(acct), accounts[acct][1],
+			time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, r.IntN(365)).Format(time.DateOnly), fmt.Sprint(rating),
+			mapped[rating], "Feedback number " + fmt.Sprint(id) + "."})
+	}
+	write("feedback.csv", feedback)
+
+	people := [][]string{{"ID", "ADDRESS", "EMAIL", "PASSWORD", "NAME", "CITY", "LONGITUDE", "STATE", "SOURCE", "BIRTH_DATE", "ZIP", "LATITUDE", "CREATED_AT"}}
 	for i := range 10 {
-		people = append(people, []string{fmt.Sprint(i + 1), first[i] + " " + last[i],
-			fmt.Sprintf("%s.%s@example.com", first[i], last[i]), states[r.IntN(len(states))]})
+		people = append(people, []string{fmt.Sprint(i + 1), fmt.Sprintf("%d Main Street", 1+r.IntN(999)),
+			fmt.Sprintf("%s.%s@example.com", first[i], last[i]), fmt.Sprintf("pw-%04d", r.IntN(10000)), first[i] + " " + last[i],
+			"Springfield", fmt.Sprintf("%.4f", -120+r.Float64()*50), states[r.IntN(len(states))], sources[r.IntN(len(sources))],
+			time.Date(1960+r.IntN(40), 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, r.IntN(365)).Format(time.DateOnly),
+			fmt.Sprintf("%05d", r.IntN(100000)), fmt.Sprintf("%.4f", 30+r.Float64()*15),
+			stamp(time.Date(2022, 6, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(r.IntN(365*24)) * time.Hour))})
 	}
 	write("people.csv", people)
 
 	cats := []string{"Doohickey", "Gadget", "Gizmo", "Widget"}
-	products := [][]string{{"ID", "TITLE", "CATEGORY", "PRICE"}}
 	adj := []string{"Rustic", "Sleek", "Ergonomic", "Small", "Heavy-Duty", "Lightweight", "Durable", "Mediocre", "Synergistic", "Aerodynamic"}
+	products := [][]string{{"ID", "EAN", "TITLE", "CATEGORY", "VENDOR", "PRICE", "RATING", "CREATED_AT"}}
+	var prices []float64
 	for i := range 10 {
 		c := cats[r.IntN(len(cats))]
-		products = append(products, []string{fmt.Sprint(i + 1), adj[i] + " " + c, c, fmt.Sprintf("%.2f", 10+r.Float64()*90)})
+		price := 10 + float64(r.IntN(9000))/100
+		prices = append(prices, price)
+		products = append(products, []string{fmt.Sprint(i + 1), fmt.Sprintf("%013d", r.Int64N(1e13)), adj[i] + " " + c, c,
+			last[r.IntN(len(last))] + " Inc", fmt.Sprintf("%.2f", price), fmt.Sprintf("%.1f", 1+r.Float64()*4),
+			stamp(time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(r.IntN(365*24)) * time.Hour))})
 	}
 	write("products.csv", products)
+
+	orders := [][]string{{"ID", "USER_ID", "PRODUCT_ID", "SUBTOTAL", "TAX", "TOTAL", "DISCOUNT", "CREATED_AT", "QUANTITY"}}
+	for id := 1; id <= 50; id++ {
+		p, qty := r.IntN(10), 1+r.IntN(5)
+		sub := prices[p] * float64(qty)
+		discount := ""
+		if r.IntN(10) == 0 {
+			discount = fmt.Sprintf("%.2f", sub/10)
+		}
+		orders = append(orders, []string{fmt.Sprint(id), fmt.Sprint(1 + r.IntN(10)), fmt.Sprint(p + 1), fmt.Sprintf("%.2f", sub),
+			fmt.Sprintf("%.2f", sub*0.05), fmt.Sprintf("%.2f", sub*1.05), discount,
+			stamp(time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(r.IntN(365*24)) * time.Hour)), fmt.Sprint(qty)})
+	}
+	write("orders.csv", orders)
+
+	reviews := [][]string{{"ID", "PRODUCT_ID", "REVIEWER", "RATING", "BODY", "CREATED_AT"}}
+	for id := 1; id <= 20; id++ {
+		reviews = append(reviews, []string{fmt.Sprint(id), fmt.Sprint(1 + r.IntN(10)), strings.ToLower(first[r.IntN(len(first))]) + fmt.Sprint(id),
+			fmt.Sprint(1 + r.IntN(5)), "Review number " + fmt.Sprint(id) + ".",
+			stamp(time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(r.IntN(365*24)) * time.Hour))})
+	}
+	write("reviews.csv", reviews)
 	return out
 }
 
