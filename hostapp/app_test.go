@@ -227,9 +227,13 @@ func TestLoginRateLimit(t *testing.T) {
 	other.mustLogin(globexMail, globexPass) // another client is not affected
 
 	app.clock.advance(LoginRefill)
-	b.mustLogin(acmeEmail, acmePass) // one attempt refilled
+	b.mustLogin(acmeEmail, acmePass) // one attempt refilled, and given back by the successful sign-in
+	b.mustLogin(acmeEmail, acmePass)
+	if resp := b.login(acmeEmail, "wrong"); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a wrong password with one attempt left = %d, want 401", resp.StatusCode)
+	}
 	if resp := b.login(acmeEmail, acmePass); resp.StatusCode != http.StatusTooManyRequests {
-		t.Fatalf("second attempt after one refill = %d, want 429", resp.StatusCode)
+		t.Fatalf("the attempt after the last one = %d, want 429", resp.StatusCode)
 	}
 }
 
@@ -313,8 +317,15 @@ func TestLogout(t *testing.T) {
 	}
 
 	resp := b.post("/analytics", "/logout", nil)
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login" {
-		t.Fatalf("logout = %d to %q, want 303 to /login", resp.StatusCode, resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("logout = %d, want 200 and the signed-out page", resp.StatusCode)
+	}
+	// Single logout: the signed-out page ends the Metabase session too, by loading its /auth/logout.
+	if want := `<iframe id="metabase-logout" src="` + testSite + `/auth/logout"`; !strings.Contains(b.last, want) {
+		t.Errorf("signed-out page lacks %s:\n%s", want, b.last)
+	}
+	if !strings.Contains(b.last, `href="/login"`) {
+		t.Errorf("signed-out page has no way back to sign-in:\n%s", b.last)
 	}
 	if b.session() != "" {
 		t.Error("logout did not delete the cookie")

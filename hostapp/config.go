@@ -37,6 +37,24 @@ type Config struct {
 	Logger *slog.Logger
 	// SecureCookies marks the session cookie Secure; set it when the host app is served over HTTPS.
 	SecureCookies bool
+
+	// Demo turns on the demo conveniences: the login page lists every demo user with its password, and
+	// the tenant switcher (POST /switch) lets a signed-in user become another tenant's user. Both are for
+	// a sales engineer showing tenants in turn on their own machine; anyone who can open /login could read
+	// every password. `embedwizard up` on a loopback address sets it; `embedwizard host` from the guide's
+	// environment variables leaves it off. Serve refuses it on a listener that is not loopback.
+	Demo bool
+	// HostAppURL is the host app as the browser reaches it, e.g. http://localhost:8080. Its host name is
+	// one of the names the app answers to (see AllowedHosts); empty adds none.
+	HostAppURL string
+	// AllowedHosts are more host names (without port) the app answers to, besides localhost, 127.0.0.1,
+	// ::1 and HostAppURL's host. A request with any other Host header gets 421 Misdirected Request: a web
+	// page whose name an attacker re-points at 127.0.0.1 (DNS rebinding) cannot read the host app.
+	AllowedHosts []string
+	// Unverified serves every page under a banner saying Metabase's setup was not verified (`host
+	// --unverified`); UnverifiedDetail, when set, says what failed or was skipped.
+	Unverified       bool
+	UnverifiedDetail string
 }
 
 // Tenant is one customer of the host app.
@@ -117,6 +135,9 @@ type settings struct {
 	now          func() time.Time
 	log          *slog.Logger
 	secureCookie bool
+	demo         bool
+	hosts        []string // lower-case host names the app answers to
+	banner       string   // shown on every page when not empty
 }
 
 // validate checks cfg and fills in the defaults; every problem is reported, each with what to do.
@@ -130,6 +151,18 @@ func validate(cfg Config) (*settings, error) {
 		tenants:      cfg.Tenants,
 		members:      map[string]*member{},
 		secureCookie: cfg.SecureCookies,
+		demo:         cfg.Demo,
+	}
+	hosts, err := allowedHosts(cfg.HostAppURL, cfg.AllowedHosts)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	s.hosts = hosts
+	if cfg.Unverified {
+		s.banner = "Unverified: Metabase's setup was not checked before serving, so a tenant may see more than its own rows."
+		if d := strings.TrimSpace(cfg.UnverifiedDetail); d != "" {
+			s.banner += " " + d
+		}
 	}
 	if cfg.JWTSecret == "" {
 		errs = append(errs, errors.New("JWTSecret is empty: set it to Metabase's jwt-shared-secret"))

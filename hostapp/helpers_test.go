@@ -19,6 +19,7 @@ import (
 const (
 	testSecret = "4f1c2a3b5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f701"
 	testSite   = "http://metabase.test:3000"
+	testHost   = "hostapp.test:8080" // the host app's own host, from testConfig's HostAppURL
 	acmeEmail  = "rene@acme.example"
 	acmePass   = "acme-pass-123"
 	globexMail = "hank@globex.example"
@@ -56,7 +57,9 @@ func testConfig() Config {
 				{Email: globexMail, FirstName: "Hank", LastName: "Scorpio", Password: globexPass},
 			}},
 		},
-		Probe: func(context.Context) error { return nil },
+		Probe:      func(context.Context) error { return nil },
+		HostAppURL: "http://" + testHost,
+		Demo:       true,
 	}
 }
 
@@ -91,6 +94,8 @@ type browser struct {
 	ip   string
 	jar  map[string]*http.Cookie
 	last string // body of the last response
+
+	header http.Header // added to every request, e.g. Origin or Sec-Fetch-Site
 }
 
 func newBrowser(t testing.TB, h http.Handler) *browser {
@@ -105,6 +110,12 @@ func (b *browser) do(method, target string, form url.Values) *http.Response {
 	}
 	r := httptest.NewRequest(method, target, body)
 	r.RemoteAddr = b.ip + ":51234"
+	r.Host = testHost
+	if b.header != nil {
+		for k, v := range b.header {
+			r.Header[k] = v
+		}
+	}
 	if form != nil {
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/embedwizard/embedwizard/assets"
 )
@@ -31,21 +32,26 @@ type view struct {
 
 	Detail, Hint, Command string // message pages
 	Action                *link
+
+	Demo      bool   // demo mode: demo passwords and the tenant switcher are shown
+	Banner    string // the Unverified banner, on every page
+	LogoutSrc string // the signed-out page: Metabase's /auth/logout, loaded in a hidden iframe
 }
 
 type link struct{ Href, Label string }
 
-type pages struct{ login, analytics, message *template.Template }
+type pages struct{ login, analytics, message, signedOut *template.Template }
 
 func loadPages() (pages, error) {
 	load := func(name string) (*template.Template, error) {
 		return template.ParseFS(assets.HostApp, "hostapp/layout.html", "hostapp/"+name+".html")
 	}
 	var p pages
-	var errs [3]error
+	var errs [4]error
 	p.login, errs[0] = load("login")
 	p.analytics, errs[1] = load("analytics")
 	p.message, errs[2] = load("message")
+	p.signedOut, errs[3] = load("signedout")
 	return p, errors.Join(errs[:]...)
 }
 
@@ -62,6 +68,7 @@ func (a *App) render(w http.ResponseWriter, status int, t *template.Template, v 
 
 // execute renders t into buf; on a template error it answers 500 and returns false.
 func (a *App) execute(w http.ResponseWriter, buf *bytes.Buffer, t *template.Template, v view) bool {
+	v.Demo, v.Banner = a.s.demo, a.s.banner
 	if err := t.ExecuteTemplate(buf, "layout", v); err != nil {
 		a.s.log.Error("render page", "page", v.Title, "err", err.Error())
 		http.Error(w, "render page: "+err.Error(), http.StatusInternalServerError)
@@ -105,18 +112,30 @@ func (a *App) next(r *http.Request, raw string) string {
 }
 
 // loginBinding is what the login form's CSRF token is bound to: a random value in its own cookie, set when
-// the form is shown, so a login form posted from another site (login CSRF) is refused.
+// the form is shown, so a login form posted from another site (login CSRF) is refused. The value is signed
+// (nonce.mac): a cookie the host app did not issue, such as one another app on localhost planted, is
+// replaced rather than adopted.
 func (a *App) loginBinding(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(loginCookie); err == nil && len(c.Value) == 32 {
+	if c, err := r.Cookie(loginCookie); err == nil && a.issuedLoginCookie(c.Value) {
 		return c.Value
 	}
-	v := randomID()
+	nonce := randomID()
+	v := nonce + "." + a.csrf.token("login-cookie:"+nonce)
 	http.SetCookie(w, a.s.cookie(loginCookie, v, SessionTTL, http.SameSiteLaxMode))
 	return v
 }
 
+// issuedLoginCookie reports whether v is a login cookie value this process made.
+func (a *App) issuedLoginCookie(v string) bool {
+	nonce, mac, ok := strings.Cut(v, ".")
+	return ok && len(nonce) == 32 && a.csrf.valid("login-cookie:"+nonce, mac)
+}
+
 func (a *App) loginPage(w http.ResponseWriter, r *http.Request, status int, v view) {
-	v.Title, v.Tenants = "Sign in", a.s.tenants
+	v.Title = "Sign in"
+	if a.s.demo {
+		v.Tenants = a.s.tenants // with their passwords: demo mode only
+	}
 	v.CSRF = a.csrf.token("login:" + a.loginBinding(w, r))
 	a.render(w, status, a.pages.login, v)
 }
@@ -130,37 +149,59 @@ func (a *App) serveLoginPage(w http.ResponseWriter, r *http.Request) {
 	a.loginPage(w, r, http.StatusOK, v)
 }
 
+// serveLogin checks the form first and counts the attempt after: a POST without a valid CSRF token (a
+// page on another site cannot read one) is refused without touching the rate limits, so it cannot lock
+// the real user out. Then the attempt counts against the client's limit and the global one; a sign-in that
+// succeeds gives both back.
 func (a *App) serveLogin(w http.ResponseWriter, r *http.Request) {
 	ip := clientIP(r)
-	if ok, wait := a.logins.allow(ip); !ok {
-		secs := int(math.Ceil(wait.Seconds()))
-		a.s.log.Warn("sign-in rate limit", "ip", ip)
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		a.message(w, http.StatusTooManyRequests, view{
-			Title:  "Too many sign-in attempts",
-			Detail: fmt.Sprintf("This address has tried to sign in more than %d times in a short while.", LoginBurst),
-			Hint:   fmt.Sprintf("Wait %d seconds, then try again.", secs),
-			Action: &link{Href: "/login", Label: "Back to sign-in"},
-		})
-		return
-	}
 	var binding string
-	if c, err := r.Cookie(loginCookie); err == nil {
+	if c, err := r.Cookie(loginCookie); err == nil && a.issuedLoginCookie(c.Value) {
 		binding = "login:" + c.Value
 	}
 	if !a.formOK(w, r, binding, "sign-in") {
+		return
+	}
+	if ok, wait := a.logins.allow(ip); !ok {
+		a.tooManyLogins(w, ip, wait, fmt.Sprintf("This address has tried to sign in more than %d times in a short while.", LoginBurst))
+		return
+	}
+	if ok, wait := a.allLogins.allow(""); !ok {
+		a.logins.refund(ip) // not this client's fault
+		a.tooManyLogins(w, ip, wait, "There have been too many sign-in attempts to this host app in a short while, from all addresses together.")
 		return
 	}
 	email, next := strings.TrimSpace(r.PostForm.Get("email")), r.PostForm.Get("next")
 	u := a.authenticate(email, r.PostForm.Get("password"))
 	if u == nil {
 		a.s.log.Warn("sign-in failed", "ip", ip, "known_user", a.s.members[strings.ToLower(email)] != nil)
-		a.loginPage(w, r, http.StatusUnauthorized, view{Next: next, Email: email, Error: "That email and password do not match a user. Check the demo users below."})
+		a.loginPage(w, r, http.StatusUnauthorized, view{Next: next, Email: email, Error: "That email and password do not match a user." + a.demoHint()})
 		return
 	}
+	a.logins.refund(ip)
+	a.allLogins.refund("")
 	a.signIn(w, r, u)
 	a.s.log.Info("signed in", "email", u.Email, "tenant", u.Tenant, "ip", ip)
 	http.Redirect(w, r, a.next(r, next), http.StatusSeeOther)
+}
+
+func (a *App) demoHint() string {
+	if a.s.demo {
+		return " Check the demo users below."
+	}
+	return ""
+}
+
+func (a *App) tooManyLogins(w http.ResponseWriter, ip string, wait time.Duration, detail string) {
+	secs := int(math.Ceil(wait.Seconds()))
+	a.s.log.Warn("sign-in rate limit", "ip", ip)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	a.message(w, http.StatusTooManyRequests, view{
+		Title:  "Too many sign-in attempts",
+		Detail: detail,
+		Hint:   fmt.Sprintf("Wait %d seconds, then try again.", secs),
+		Action: &link{Href: "/login", Label: "Back to sign-in"},
+	})
 }
 
 // authenticate compares passwords in constant time, as SHA-256 digests so that length does not leak either,
@@ -188,10 +229,10 @@ func (a *App) signIn(w http.ResponseWriter, r *http.Request, u *member) {
 	http.SetCookie(w, a.s.cookie(SessionCookie, sess.id, SessionTTL, http.SameSiteLaxMode))
 }
 
-// formOK reads a posted form (at most 64 KiB) and checks its CSRF token against binding ("" never passes);
+// formOK reads a posted form (at most MaxFormBytes) and checks its CSRF token against binding ("" never passes);
 // when either fails it has answered.
 func (a *App) formOK(w http.ResponseWriter, r *http.Request, binding, what string) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	r.Body = http.MaxBytesReader(w, r.Body, MaxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		a.message(w, http.StatusBadRequest, view{
 			Title:  "The " + what + " form could not be read",
@@ -214,7 +255,11 @@ func (a *App) serveLogout(w http.ResponseWriter, r *http.Request, sess *session)
 	a.sessions.delete(sess.id)
 	http.SetCookie(w, a.s.cookie(SessionCookie, "", -1, http.SameSiteLaxMode))
 	a.s.log.Info("signed out", "email", sess.user.Email)
-	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	// Single logout, as the guide's sample app does it: the page loads Metabase's /auth/logout in a hidden
+	// iframe. That route of Metabase's app ends its session (DELETE /api/session, in the iframe, with
+	// Metabase's own cookie) and goes to /auth/login. Otherwise the next person to open Metabase in this
+	// browser would see the last tenant's rows.
+	a.render(w, http.StatusOK, a.pages.signedOut, view{Title: "Signed out", LogoutSrc: a.s.site + "/auth/logout"})
 }
 
 // serveSwitch signs the browser in as another demo user: a demo convenience, so the same browser can show

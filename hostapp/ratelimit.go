@@ -14,8 +14,21 @@ const (
 	LoginRefill = 6 * time.Second
 )
 
-// maxTracked bounds the limiter's memory; past it, clients whose bucket has refilled are forgotten.
+// Sign-in attempts from all clients together: a burst of LoginGlobalBurst, then one more every
+// LoginGlobalRefill (120 a minute). The per-client limit alone let 1,000 guesses through in 1.2 s from
+// 100 loopback addresses; with this one at most 32 of them are checked. A successful sign-in gives its
+// attempt back (see serveLogin), so an attack slows the real user down only while they mistype.
+const (
+	LoginGlobalBurst  = 30
+	LoginGlobalRefill = 500 * time.Millisecond
+)
+
+// maxTracked bounds the limiter's memory; past it, clients whose bucket has refilled are forgotten, and
+// if none has, new clients share one overflow bucket (an attacker with many addresses cannot grow the map).
 const maxTracked = 4096
+
+// overflowKey is the bucket new clients share while the table is full.
+const overflowKey = "\x00overflow"
 
 // limiter is a token bucket per key.
 type limiter struct {
@@ -46,8 +59,13 @@ func (l *limiter) allow(key string) (ok bool, retryAfter time.Duration) {
 		if len(l.buckets) >= maxTracked {
 			l.forgetFull(now)
 		}
-		b = &bucket{tokens: l.burst, at: now}
-		l.buckets[key] = b
+		if len(l.buckets) >= maxTracked {
+			key = overflowKey
+		}
+		if b = l.buckets[key]; b == nil {
+			b = &bucket{tokens: l.burst, at: now}
+			l.buckets[key] = b
+		}
 	}
 	b.tokens = min(l.burst, b.tokens+float64(now.Sub(b.at))/float64(l.refill))
 	b.at = now
@@ -56,6 +74,17 @@ func (l *limiter) allow(key string) (ok bool, retryAfter time.Duration) {
 	}
 	b.tokens--
 	return true, 0
+}
+
+// refund gives back the attempt allow took for key (a sign-in that succeeded).
+func (l *limiter) refund(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b := l.buckets[key]; b != nil {
+		b.tokens = min(l.burst, b.tokens+1)
+	} else if b := l.buckets[overflowKey]; b != nil {
+		b.tokens = min(l.burst, b.tokens+1)
+	}
 }
 
 func (l *limiter) forgetFull(now time.Time) {

@@ -3,6 +3,7 @@ package hostapp
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 )
 
@@ -96,4 +97,65 @@ func unhex(c byte) byte {
 		return c - 'A' + 10
 	}
 	return c - '0'
+}
+
+// returnToParam is the return_to of /sso/metabase's raw query, with every UI option kept.
+//
+// Two shapes reach the host app. The iframe's own link encodes return_to whole
+// (return_to=%2Fdashboard%2F1%3Flogo%3Dfalse). But when Metabase's /auth/sso is reached without a jwt (its
+// session inside the iframe expired), Metabase sends the browser to the identity provider URI — here —
+// with its redirect parameter appended as it is, not re-encoded: the redirect-to-idp function in
+// enterprise/backend/src/metabase_enterprise/sso/integrations/jwt.clj builds
+// (str idp "?return_to=" redirect) from the already-decoded parameter (metabase/metabase, commit
+// 00bcab5a40a05455de4513469c3ea2b63bab64b1; the same code in every stored version). So
+// /dashboard/1?logo=false&top_nav=false arrives as return_to=/dashboard/1?logo=false and top_nav=false.
+//
+// The rule: a value starting with a literal "/" is that raw shape and is taken as it is (decoding it would
+// turn a "+" of the original into a space); otherwise it is decoded. Every parameter after return_to is a
+// parameter of that path split off by the unencoded "&", and is appended to its query as it came.
+// Parameters before return_to belong to the identity provider URI itself and are ignored. An absent or
+// empty return_to is "".
+func returnToParam(rawQuery string) (string, error) {
+	const key = "return_to="
+	var val, rest string
+	found := false
+	for q := rawQuery; q != ""; {
+		var pair string
+		pair, q, _ = strings.Cut(q, "&")
+		if v, ok := strings.CutPrefix(pair, key); ok {
+			val, rest, found = v, q, true
+			break
+		}
+	}
+	if !found || val == "" && rest == "" {
+		return "", nil
+	}
+	p := val
+	if !strings.HasPrefix(val, "/") {
+		dec, err := url.QueryUnescape(val)
+		if err != nil {
+			return "", fmt.Errorf("it is not URL-encoded properly (%w)", err)
+		}
+		p = dec
+	}
+	if rest == "" {
+		return p, nil
+	}
+	if p == "" {
+		return "", errors.New("it is empty")
+	}
+	// Split off before a fragment, if any (only an encoded return_to can carry one).
+	head, frag, hasFrag := strings.Cut(p, "#")
+	sep := "?"
+	if strings.Contains(head, "?") {
+		sep = "&"
+		if strings.HasSuffix(head, "?") || strings.HasSuffix(head, "&") {
+			sep = ""
+		}
+	}
+	p = head + sep + rest
+	if hasFrag {
+		p += "#" + frag
+	}
+	return p, nil
 }

@@ -1,6 +1,7 @@
 package hostapp
 
 import (
+	"container/list"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -34,17 +35,26 @@ type session struct {
 // csrfBinding is what the CSRF tokens of a signed-in user's forms are bound to.
 func (s *session) csrfBinding() string { return "session:" + s.id }
 
-// sessions is the in-memory session store: a demo host app restarts with its users signed out.
+// MaxSessions caps the session store. A demo has a handful of signed-in browsers; 2,048 is far more than
+// a room of people, and keeps the store under about 10 MB even when every session has rendered its
+// /analytics page (about 3 KB). Past the cap the oldest session is signed out: a sign-in flood (60,000
+// sign-ins once grew the process to 556 MB) costs old sessions, never memory.
+const MaxSessions = 2048
+
+// sessions is the in-memory session store: a demo host app restarts with its users signed out. Sessions
+// are kept in creation order, which is also expiry order (every session lives SessionTTL), so eviction and
+// expiry both take from the front.
 type sessions struct {
 	now func() time.Time
+	max int
 
-	mu        sync.RWMutex
-	byID      map[string]*session
-	lastSweep time.Time
+	mu   sync.RWMutex
+	byID map[string]*list.Element // values are *session
+	age  list.List                // oldest first
 }
 
 func newSessions(now func() time.Time) *sessions {
-	return &sessions{now: now, byID: map[string]*session{}}
+	return &sessions{now: now, max: MaxSessions, byID: map[string]*list.Element{}}
 }
 
 // create starts a session for u with a fresh random id; replaced is the id it rotates out (may be empty), so
@@ -54,18 +64,21 @@ func (s *sessions) create(u *member, replaced string) *session {
 	sess := &session{id: randomID(), user: u, expires: now.Add(SessionTTL)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.byID, replaced)
-	s.byID[sess.id] = sess
-	// Expired sessions go in a sweep at most once a minute, piggybacking on sign-ins (no background goroutine).
-	if now.Sub(s.lastSweep) > time.Minute {
-		for id, old := range s.byID {
-			if !now.Before(old.expires) {
-				delete(s.byID, id)
-			}
-		}
-		s.lastSweep = now
+	s.remove(replaced)
+	// Expired sessions leave on the next sign-in (no background goroutine); then the oldest, past the cap.
+	for e := s.age.Front(); e != nil && (!now.Before(e.Value.(*session).expires) || s.age.Len() >= s.max); e = s.age.Front() {
+		s.remove(e.Value.(*session).id)
 	}
+	s.byID[sess.id] = s.age.PushBack(sess)
 	return sess
+}
+
+// remove deletes id; the caller holds mu.
+func (s *sessions) remove(id string) {
+	if e, ok := s.byID[id]; ok {
+		s.age.Remove(e)
+		delete(s.byID, id)
+	}
 }
 
 // get returns the live session named by r's cookie.
@@ -75,7 +88,11 @@ func (s *sessions) get(r *http.Request) (*session, bool) {
 		return nil, false
 	}
 	s.mu.RLock()
-	sess, ok := s.byID[c.Value]
+	e, ok := s.byID[c.Value]
+	var sess *session
+	if ok {
+		sess = e.Value.(*session)
+	}
 	s.mu.RUnlock()
 	if !ok || !s.now().Before(sess.expires) {
 		return nil, false
@@ -85,7 +102,7 @@ func (s *sessions) get(r *http.Request) (*session, bool) {
 
 func (s *sessions) delete(id string) {
 	s.mu.Lock()
-	delete(s.byID, id)
+	s.remove(id)
 	s.mu.Unlock()
 }
 

@@ -25,8 +25,11 @@ func (s *settings) sign(u *member, now time.Time) (string, error) {
 // /auth/sso, which signs it in and redirects to return_to.
 func (a *App) serveSSO(w http.ResponseWriter, r *http.Request, sess *session) {
 	rt := a.s.defaultRT
-	if raw := queryValue(r, "return_to"); raw != "" {
-		if err := localPath(raw); err != nil {
+	if raw, err := returnToParam(r.URL.RawQuery); err != nil || raw != "" {
+		if err == nil {
+			err = localPath(raw)
+		}
+		if err != nil {
 			a.s.log.Warn("refused return_to", "ip", clientIP(r), "reason", err.Error())
 			a.message(w, http.StatusBadRequest, view{
 				Title:  "That return_to is not allowed",
@@ -47,12 +50,4 @@ func (a *App) serveSSO(w http.ResponseWriter, r *http.Request, sess *session) {
 	// Cache-Control: no-store (set in ServeHTTP) matters here: the Location holds a live token.
 	w.Header()["Location"] = []string{a.s.ssoPrefix + token + "&return_to=" + rt}
 	w.WriteHeader(http.StatusFound)
-}
-
-// queryValue is r.URL.Query().Get(key) without parsing (and allocating) when there is no query at all.
-func queryValue(r *http.Request, key string) string {
-	if r.URL.RawQuery == "" {
-		return ""
-	}
-	return r.URL.Query().Get(key)
 }
