@@ -112,9 +112,14 @@ func (s *Server) checklistFacts() checklistFacts {
 	k.addData = false
 	// has-user-created-dashboard?: an unarchived dashboard other than the example dashboard (setting
 	// example-dashboard-id) and outside the audit collections (the emulator has none).
-	example, _ := s.rawSetting("example-dashboard-id").(float64)
+	// The emulator's seeded example dashboard is the one its internal user created (content.go); the setting
+	// wins when set.
+	example := exampleDashboardID
+	if v, ok := s.rawSetting("example-dashboard-id").(float64); ok {
+		example = int(v)
+	}
 	for _, d := range s.st.Dashboards {
-		if d.ID == int(example) {
+		if d.ID == example && (d.CreatorID == internalUserID || s.rawSetting("example-dashboard-id") != nil) {
 			continue
 		}
 		if d.CollectionID != nil {
