@@ -60,7 +60,9 @@ func (s *Server) registerTestingRoutes(mux *http.ServeMux) {
 var snapshotNonWord = regexp.MustCompile(`\W`)
 
 // snapshotFileName is snapshot-path-for-name without the directory.
-func snapshotFileName(name string) string { return snapshotNonWord.ReplaceAllString(name, "_") + ".sql" }
+func snapshotFileName(name string) string {
+	return snapshotNonWord.ReplaceAllString(name, "_") + ".sql"
+}
 
 // appDBType is the application database type as Metabase derives it: MB_DB_TYPE, default h2, or the scheme of
 // MB_DB_CONNECTION_URI when that is set.
