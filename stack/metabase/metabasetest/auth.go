@@ -8,10 +8,12 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -61,18 +63,82 @@ type setupBody struct {
 
 var emailRE = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 
-// commonPasswords is a small stand-in for Metabase's common-password list.
+// commonPasswords stands in for the common-password list Metabase checks (util/password.clj is-common?);
+// the real list is much longer, these entries are UNVERIFIED samples of it.
 var commonPasswords = []string{"password1", "passw0rd", "12345678", "123456", "1234567", "123456789",
 	"1234567890", "qwerty1", "abc123", "letmein1", "welcome1", "admin1", "metabase1", "iloveyou1", "monkey1"}
 
-// passwordProblem applies Metabase's default "normal" complexity (contract §2): at least 6 characters with
-// a digit, and not a common password. Metabase reports every failure as "password is too common.".
-func passwordProblem(p string) string {
-	hasDigit := strings.IndexFunc(p, unicode.IsDigit) >= 0
-	if len([]rune(p)) < 6 || !hasDigit || slices.Contains(commonPasswords, strings.ToLower(p)) {
-		return "password is too common."
+// complexityMin is util/password.clj complexity->char-type->min (several versions read, same values):
+// minimum counts per character class for each password-complexity level; "normal" is the default.
+var complexityMin = map[string]map[string]int{
+	"weak":   {"total": 6},
+	"normal": {"total": 6, "digit": 1},
+	"strong": {"total": 8, "lower": 2, "upper": 2, "digit": 1, "special": 1},
+}
+
+// validPassword is ms/ValidPassword: the char counts of the password-complexity level (env
+// MB_PASSWORD_COMPLEXITY, default normal; MB_PASSWORD_LENGTH raises the total, UNVERIFIED) and not a common
+// password. util/password.clj count-occurrences: lower/upper by Character case, digits, the rest special.
+func (s *Server) validPassword(p string) bool {
+	mins, ok := complexityMin[strings.ToLower(s.opts.Env["MB_PASSWORD_COMPLEXITY"])]
+	if !ok {
+		mins = complexityMin["normal"]
 	}
-	return ""
+	counts := map[string]int{}
+	for _, r := range p {
+		counts["total"]++
+		switch {
+		case unicode.IsLower(r):
+			counts["lower"]++
+		case unicode.IsUpper(r):
+			counts["upper"]++
+		case unicode.IsDigit(r):
+			counts["digit"]++
+		default:
+			counts["special"]++
+		}
+	}
+	for class, min := range mins {
+		if n, err := strconv.Atoi(s.opts.Env["MB_PASSWORD_LENGTH"]); class == "total" && err == nil && n > min {
+			min = n
+		}
+		if counts[class] < min {
+			return false
+		}
+	}
+	return !slices.Contains(commonPasswords, strings.ToLower(p))
+}
+
+// setupErrors collects defendpoint's schema answer for POST /api/setup: 400 with "errors" (one humanized
+// message per key, nested like the body) and "specific-errors" (malli's explanations). Shapes from
+// test/metabase/setup_rest/api_test.clj deftest setup-validation-test / -2 (newest, file id 3144990437):
+// missing email {:errors {:user {:email "value must be a valid email address."}} :specific-errors {:user
+// {:email ["missing required key, received: nil"]}}}; bad password "valid password that is not too common,
+// received: \"…\""; missing site_name {:errors {:prefs "map where {:site_name -> <value must be a non-blank
+// string.>…"} :specific-errors {:prefs ["missing required key, received: nil"]}}.
+type setupErrors struct {
+	errs, specific map[string]any
+}
+
+func (e *setupErrors) add(section, field, humanized, specific string) {
+	if e.errs == nil {
+		e.errs, e.specific = map[string]any{}, map[string]any{}
+	}
+	if field == "" {
+		e.errs[section], e.specific[section] = humanized, []string{specific}
+		return
+	}
+	for _, kv := range []struct {
+		m map[string]any
+		v any
+	}{{e.errs, humanized}, {e.specific, []string{specific}}} {
+		sec, _ := kv.m[section].(map[string]any)
+		if sec == nil {
+			sec = map[string]any{}
+			kv.m[section] = sec
+		}
+		sec[field] = kv.v
+	}
 }
 
 func (s *Server) setup(c *call) (int, any, error) {
@@ -87,27 +153,34 @@ func (s *Server) setup(c *call) (int, any, error) {
 	if err := decodeBody(c.r, &b); err != nil {
 		return 0, nil, err
 	}
-	// contract §2: schema failures are reported together under "errors".
-	errs := map[string]string{}
+	var v setupErrors
+	const missing = "missing required key, received: nil"
 	switch {
-	case b.Token == nil || strings.TrimSpace(*b.Token) == "":
-		errs["token"] = "value must be a non-blank string."
-	case subtle.ConstantTimeCompare([]byte(*b.Token), []byte(s.opts.SetupToken)) != 1:
-		errs["token"] = "Token does not match the setup token."
+	case b.User.Email == nil:
+		v.add("user", "email", "value must be a valid email address.", missing)
+	case !emailRE.MatchString(*b.User.Email):
+		v.add("user", "email", "value must be a valid email address.", fmt.Sprintf("valid email address, received: %q", *b.User.Email))
 	}
-	if b.User.Email == nil || !emailRE.MatchString(*b.User.Email) {
-		errs["email"] = "value must be a valid email address."
-	}
-	if b.User.Password == nil {
-		errs["password"] = "password is too common."
-	} else if p := passwordProblem(*b.User.Password); p != "" {
-		errs["password"] = p
+	switch {
+	case b.User.Password == nil:
+		v.add("user", "password", "password is too common.", missing)
+	case !s.validPassword(*b.User.Password):
+		// Metabase echoes the refused value in specific-errors; clients must not log this body.
+		v.add("user", "password", "password is too common.",
+			fmt.Sprintf("valid password that is not too common, received: %q", *b.User.Password))
 	}
 	if b.Prefs.SiteName == nil || strings.TrimSpace(*b.Prefs.SiteName) == "" {
-		errs["site_name"] = "value must be a non-blank string."
+		v.add("prefs", "", "map where {:site_name -> <value must be a non-blank string.>, :site_locale (optional) -> "+
+			"<nullable value must be a valid two-letter ISO language or language-country code e.g. 'en' or 'en_US'.>, "+
+			":allow_tracking (optional) -> <nullable boolean>}", missing)
 	}
-	if len(errs) > 0 {
-		return 0, nil, jsonErr(http.StatusBadRequest, "", map[string]any{"errors": errs})
+	if v.errs != nil {
+		return 0, nil, jsonErr(http.StatusBadRequest, "", map[string]any{"errors": v.errs, "specific-errors": v.specific})
+	}
+	// setup_rest/api.clj checks the token after the schema: setup-validation-test expects exactly
+	// {:errors {:token "Token does not match the setup token."}} whether the token is missing or wrong.
+	if b.Token == nil || subtle.ConstantTimeCompare([]byte(*b.Token), []byte(s.opts.SetupToken)) != 1 {
+		return 0, nil, fieldErr(http.StatusBadRequest, "token", "Token does not match the setup token.")
 	}
 	u := s.addUser(*b.User.Email, b.User.FirstName, b.User.LastName, true)
 	u.PasswordHash = hashPassword(*b.User.Password)
@@ -194,6 +267,12 @@ func (s *Server) login(c *call) (int, any, error) {
 	if u == nil || u.PasswordHash == "" || !checkPassword(u.PasswordHash, *b.Password) {
 		return 0, nil, fieldErr(http.StatusUnauthorized, "password", "did not match stored password")
 	}
+	if s.opts.MFA && s.gen() >= Gen60 {
+		// Options.MFA: the account has a second factor, so the password alone yields no session. The shape of
+		// Metabase's challenge is UNVERIFIED (no MFA source was found); what a client can rely on is that the
+		// answer carries no session "id". X-API-Key requests never pass through here.
+		return http.StatusOK, map[string]any{"mfa_required": true}, nil
+	}
 	return http.StatusOK, map[string]any{"id": c.newSession(u)}, nil
 }
 
@@ -264,35 +343,72 @@ func (s *Server) listAPIKeys(c *call) (int, any, error) {
 	return http.StatusOK, out, nil
 }
 
-// userJSON is the user as GET /api/user/current shows it (contract §13).
+// userJSON is the user record both user endpoints share (users model default columns). Which attribute keys
+// exist follows the generation: jwt_attributes only from Gen57 (core_user.jwt_attributes, written by the JWT
+// provider: jwt_test.clj deftest create-new-account-test reads :jwt_attributes).
 func (s *Server) userJSON(u *user) map[string]any {
-	var memberships []map[string]any
-	for _, g := range u.groupIDs() {
-		memberships = append(memberships, map[string]any{"id": g, "is_group_manager": false})
+	var login any = u.LoginAttrs
+	if u.LoginAttrsJSON != nil {
+		login = u.LoginAttrsJSON
 	}
-	return map[string]any{
+	if len(u.LoginAttrs) == 0 && u.LoginAttrsJSON == nil {
+		// jwt_test.clj deftest login-as-existing-user-test: a JWT user's login_attributes are nil.
+		login = nil
+	}
+	out := map[string]any{
 		"id": u.ID, "email": u.Email, "first_name": u.FirstName, "last_name": u.LastName,
 		"common_name": commonName(u), "is_superuser": u.Superuser, "is_active": true, "is_qbnewb": true,
-		"sso_source": u.SSOSource, "login_attributes": u.LoginAttrs, "jwt_attributes": u.JWTAttrs,
-		"user_group_memberships": memberships, "group_ids": u.groupIDs(), "personal_collection_id": u.PersonalCollID,
-		"date_joined": u.DateJoined, "last_login": u.LastLogin, "locale": nil, "type": u.Type,
+		"sso_source": u.SSOSource, "login_attributes": login,
+		"date_joined": u.DateJoined, "last_login": u.LastLogin, "locale": nil,
 	}
+	if s.gen() >= Gen57 {
+		var jwtAttrs any
+		if len(u.JWTAttrs) > 0 {
+			jwtAttrs = u.JWTAttrs
+		}
+		out["jwt_attributes"] = jwtAttrs
+	}
+	if s.gen() >= Gen64 {
+		// jwt_test.clj deftest create-new-account-test (tenants era): users carry tenant_id (nil: internal).
+		out["tenant_id"] = nil
+	}
+	return out
+}
+
+// memberships is the user_group_memberships hydration: [{"id": group, "is_group_manager": false}].
+func memberships(u *user) []map[string]any {
+	var out []map[string]any
+	for _, g := range u.groupIDs() {
+		out = append(out, map[string]any{"id": g, "is_group_manager": false})
+	}
+	return out
 }
 
 func (s *Server) listUsers(c *call) (int, any, error) {
 	out := []map[string]any{}
 	for _, id := range sortedKeys(s.st.Users) {
 		if u := s.st.Users[id]; u.Type != "api-key" {
-			out = append(out, s.userJSON(u))
+			m := s.userJSON(u)
+			m["group_ids"] = u.groupIDs()
+			out = append(out, m)
 		}
 	}
 	return http.StatusOK, map[string]any{"data": out, "total": len(out), "limit": nil, "offset": nil}, nil
 }
 
+// currentUser is GET /api/user/current: users_rest/api.clj defendpoint :get "/current" hydrates
+// :personal_collection_id :group_ids … and NOT :user_group_memberships (newest, file id 2495253365).
 func (s *Server) currentUser(c *call) (int, any, error) {
-	return http.StatusOK, s.userJSON(c.u), nil
+	out := s.userJSON(c.u)
+	out["group_ids"] = c.u.groupIDs()
+	out["personal_collection_id"] = c.u.PersonalCollID
+	out["has_invited_second_user"] = false
+	out["is_installer"] = c.u.ID == 1
+	return http.StatusOK, out, nil
 }
 
+// getUser is GET /api/user/:id: users_rest/api.clj defendpoint :get "/:id" checks self-or-superuser (or group
+// manager) and hydrates :user_group_memberships; no group_ids (file id 2495253365).
 func (s *Server) getUser(c *call) (int, any, error) {
 	id, err := pathID(c.r, "id")
 	if err != nil {
@@ -305,7 +421,9 @@ func (s *Server) getUser(c *call) (int, any, error) {
 	if u == nil {
 		return 0, nil, errNotFound
 	}
-	return http.StatusOK, s.userJSON(u), nil
+	out := s.userJSON(u)
+	out["user_group_memberships"] = memberships(u)
+	return http.StatusOK, out, nil
 }
 
 func sortedKeys[V any](m map[int]V) []int {

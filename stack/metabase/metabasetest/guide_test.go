@@ -112,12 +112,22 @@ func TestGuideWalkthrough(t *testing.T) {
 	if attrs := me["jwt_attributes"].(map[string]any); attrs["groups"] != nil || attrs["exp"] != nil || attrs["email"] != nil {
 		t.Errorf("jwt_attributes kept registered or mapped claims: %v", attrs)
 	}
+	// users_rest/api.clj GET /current hydrates group_ids; user_group_memberships only on GET /:id.
 	var inGroup bool
-	for _, m := range me["user_group_memberships"].([]any) {
+	for _, id := range me["group_ids"].([]any) {
+		inGroup = inGroup || num(t, id) == g.group
+	}
+	if !inGroup || me["user_group_memberships"] != nil {
+		t.Errorf("current user group_ids = %v, user_group_memberships = %v; want group %d and no memberships",
+			me["group_ids"], me["user_group_memberships"], g.group)
+	}
+	byID := a.obj(http.StatusOK, "GET", fmt.Sprintf("/api/user/%d", num(t, me["id"])), nil)
+	inGroup = false
+	for _, m := range byID["user_group_memberships"].([]any) {
 		inGroup = inGroup || num(t, m.(map[string]any)["id"]) == g.group
 	}
 	if !inGroup {
-		t.Errorf("user_group_memberships = %v, want group %d from the mapping", me["user_group_memberships"], g.group)
+		t.Errorf("admin GET /api/user/:id user_group_memberships = %v, want group %d", byID["user_group_memberships"], g.group)
 	}
 
 	// §13: the sandboxed query returns only account 28's rows.

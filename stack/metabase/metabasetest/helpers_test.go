@@ -170,6 +170,7 @@ type guide struct {
 	dashboard int
 	container int
 	group     int
+	schema    string // the graph's schema key: the table record's schema, "" when it is nil (SQLite)
 }
 
 func setupGuide(t testing.TB, opts Options) *guide {
@@ -184,6 +185,7 @@ func setupGuide(t testing.TB, opts Options) *guide {
 	for _, tb := range tables {
 		if m := tb.(map[string]any); m["name"] == "INVOICES" {
 			g.invoices = num(t, m["id"])
+			g.schema, _ = m["schema"].(string)
 		}
 	}
 	meta := a.obj(http.StatusOK, "GET", fmt.Sprintf("/api/table/%d/query_metadata", g.invoices), nil)
@@ -212,8 +214,8 @@ func setupGuide(t testing.TB, opts Options) *guide {
 		"groups": map[string]any{
 			"1": map[string]any{"1": map[string]any{"view-data": "blocked", "create-queries": "no", "download": map[string]any{"schemas": "none"}}},
 			fmt.Sprint(g.group): map[string]any{"1": map[string]any{
-				"view-data":      map[string]any{"PUBLIC": map[string]any{inv: "sandboxed"}},
-				"create-queries": map[string]any{"PUBLIC": map[string]any{inv: "query-builder"}}}},
+				"view-data":      map[string]any{g.schema: map[string]any{inv: "sandboxed"}},
+				"create-queries": map[string]any{g.schema: map[string]any{inv: "query-builder"}}}},
 		},
 		"sandboxes": []any{map[string]any{"group_id": g.group, "table_id": g.invoices, "card_id": nil,
 			"attribute_remappings": map[string]any{"account_id": []any{"dimension", []any{"field", g.accountID, nil}}}}},

@@ -150,7 +150,8 @@ func TestHostileRequests(t *testing.T) {
 		{name: "blocking without advanced_permissions", env: "unlicensed", as: "admin", method: "PUT", path: at("/api/permissions/graph?force=true"),
 			body: body(map[string]any{"groups": map[string]any{"1": map[string]any{"1": map[string]any{"view-data": "blocked"}}}}), status: 402,
 			text: "The blocked permissions functionality is only enabled if you have a premium token with the advanced-permissions feature."},
-		{name: "sandbox on a table that is not sandboxed", env: "guide", as: "admin", method: "POST", path: at("/api/mt/gtap"),
+		// Options.Strict only: Metabase itself inserts the sandbox (gtap_test.clj deftest create-gtap-test).
+		{name: "sandbox on a table that is not sandboxed", env: "strict", as: "admin", method: "POST", path: at("/api/mt/gtap"),
 			body: func(g *guide) any {
 				return map[string]any{"group_id": g.group, "table_id": 5, "attribute_remappings": map[string]any{}}
 			}, status: 400, prefix: "Table 5 is not sandboxed for group 5"},
@@ -169,7 +170,7 @@ func TestHostileRequests(t *testing.T) {
 			body: func(g *guide) any {
 				return map[string]any{"token": g.s.SetupToken(), "user": map[string]any{"email": "a@example.com", "password": "abcdef"},
 					"prefs": map[string]any{"site_name": "X"}}
-			}, status: 400, json: map[string]string{"errors.password": "password is too common."}},
+			}, status: 400, json: map[string]string{"errors.user.password": "password is too common."}},
 		{name: "tampered JWT", env: "guide", as: "anon", method: "GET",
 			path: func(*guide) string {
 				tok := signJWTKey(claims(nil), testJWTSecret, jwt.SigningMethodHS256)
@@ -207,20 +208,23 @@ func TestHostileRequests(t *testing.T) {
 		{name: "JWT without email", env: "guide", as: "anon", method: "GET",
 			path: token(claims(func(c jwt.MapClaims) { delete(c, "email") })), status: 401, text: "JWT token missing email claim"},
 		{name: "absolute return_to on another host", env: "guide", as: "anon", method: "GET",
-			path: redirect("https://evil.example/steal"), status: 400, text: "Invalid redirect URL"},
+			path: redirect("https://evil.example/steal"), status: 400, json: map[string]string{"message": "Invalid redirect URL"}},
 		{name: "protocol-relative return_to", env: "guide", as: "anon", method: "GET",
-			path: redirect("//evil.example/steal"), status: 400, text: "Invalid redirect URL"},
+			path: redirect("//evil.example/steal"), status: 400, json: map[string]string{"message": "Invalid redirect URL"}},
 		{name: "backslash return_to", env: "guide", as: "anon", method: "GET",
-			path: redirect(`/\evil.example`), status: 400, text: "Invalid redirect URL"},
+			path: redirect(`/\evil.example`), status: 400, json: map[string]string{"message": "Invalid redirect URL"}},
 		{name: "encoded return_to", env: "guide", as: "anon", method: "GET",
-			path: redirect("%2F%2Fevil.example"), status: 400, text: "Invalid redirect URL"},
+			path: redirect("%2F%2Fevil.example"), status: 400, json: map[string]string{"message": "Invalid redirect URL"}},
 		{name: "scheme without slashes", env: "guide", as: "anon", method: "GET",
-			path: redirect("https:evil.example"), status: 400, text: "Invalid redirect URL"},
+			path: redirect("https:evil.example"), status: 400, json: map[string]string{"message": "Invalid redirect URL"}},
+		// jwt_test.clj deftest sso-prereqs-test: 400 JSON error-sso-disabled, also with JWT configured but no
+		// sso-jwt feature ("SSO requests fail if they don't have a valid premium-features token").
 		{name: "SSO while disabled", env: "unlicensed", as: "anon", method: "GET",
-			path: token(claims(nil)), status: 400, text: "SSO has not been enabled and/or configured"},
+			path: token(claims(nil)), status: 400, json: map[string]string{"status": "error-sso-disabled",
+				"message": "SSO has not been enabled and/or configured"}},
 		{name: "SSO without sso_jwt", env: "nosso", as: "anon", method: "GET",
-			path: token(claims(nil)), status: 402, json: map[string]string{"status": "error-premium-feature-not-available",
-				"message": "JWT-based authentication is a paid feature not currently available to your instance. Please upgrade to use it. Learn more at metabase.com/upgrade/"}},
+			path: token(claims(nil)), status: 400, json: map[string]string{"status": "error-sso-disabled",
+				"message": "SSO has not been enabled and/or configured"}},
 		{name: "dataset as a blocked user", env: "guide", as: "outsider", method: "POST", path: at("/api/dataset"),
 			body: func(g *guide) any {
 				return map[string]any{"database": 1, "type": "query", "query": map[string]any{"source-table": g.invoices}}
@@ -234,7 +238,10 @@ func TestHostileRequests(t *testing.T) {
 		{name: "duplicate group name", env: "guide", as: "admin", method: "POST", path: at("/api/permissions/group"),
 			body: body(map[string]any{"name": "customer acme"}), status: 400, text: "A group with that name already exists."},
 		{name: "personal collection in the collection graph", env: "guide", as: "admin", method: "PUT", path: at("/api/collection/graph?force=true"),
-			body: body(map[string]any{"groups": map[string]any{"1": map[string]any{"1": "read"}}}), status: 500,
+			body: func(g *guide) any {
+				me := g.admin.obj(http.StatusOK, "GET", "/api/user/current", nil)
+				return map[string]any{"groups": map[string]any{"1": map[string]any{fmt.Sprint(me["personal_collection_id"]): "read"}}}
+			}, status: 500,
 			json: map[string]string{"message": "You cannot edit permissions for a Personal Collection or its descendants."}},
 		{name: "SSO with provisioning off", env: "guide", as: "anon", method: "GET",
 			path: func(g *guide) string {
@@ -330,6 +337,9 @@ func hostileEnv(t *testing.T, env string) *guide {
 	opts := Options{Now: fixedClock, InvalidTokens: []string{strings.Repeat("ab", 32)}}
 	switch env {
 	case "guide":
+		return setupGuide(t, opts)
+	case "strict":
+		opts.Strict = true
 		return setupGuide(t, opts)
 	case "booting":
 		opts.Now = time.Now

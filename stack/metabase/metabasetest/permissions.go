@@ -83,7 +83,8 @@ func (s *Server) createGroup(c *call) (int, any, error) {
 	return http.StatusOK, s.groupJSON(g), nil
 }
 
-// levels orders each permission's values from least to most permissive.
+// levels orders each permission's values from least to most permissive (permissions/schema.clj
+// data-permissions lists them most-permissive first; sandboxed/impersonated are API-only view-data values).
 var levels = map[string][]string{
 	"view-data":      {"blocked", "sandboxed", "impersonated", "legacy-no-self-service", "unrestricted"},
 	"create-queries": {"no", "query-builder", "query-builder-and-native"},
@@ -94,22 +95,28 @@ var levels = map[string][]string{
 
 func rank(perm, v string) int { return slices.Index(levels[perm], v) }
 
-// newGroupPerms follows contract §5 "order matters": a group created after All Users is blocked gets
-// view-data blocked and All Users' most restrictive create-queries/download; otherwise unrestricted plus
-// All Users' values.
+// least is the value permissions_rest/data_permissions/graph.clj ellide? leaves out of the GET graph:
+// perms/least-permissive-data-perms-value (view-data :blocked, create-queries :no, download :no → nil,
+// manage-table-metadata :no → nil, manage-database :no).
+func least(perm string) string { return levels[perm][0] }
+
+// newGroupPerms is data_permissions.clj new-group-permissions, run by the PermissionsGroup after-insert hook
+// set-default-permission-values! (permissions_group model): one database-level value per permission,
+// create-queries and download the most restrictive of All Users' values on the database (defaults
+// query-builder-and-native and full), data-model and details no. view-data is
+// new-group-view-data-permission-level: unrestricted on OSS; the EE version is UNVERIFIED (not read): the
+// emulator gives blocked when All Users is blocked everywhere, else unrestricted.
 func newGroupPerms(all *dbPerms) *dbPerms {
 	blocked := true
 	for _, v := range all.ViewData {
 		blocked = blocked && v == "blocked"
 	}
-	p := &dbPerms{ViewData: perTable("unrestricted"), CreateQueries: maps.Clone(all.CreateQueries),
-		Download: maps.Clone(all.Download), DataModel: perTable("none"), Details: "no"}
+	vd := "unrestricted"
 	if blocked {
-		p.ViewData = perTable("blocked")
-		p.CreateQueries = perTable(leastOf("create-queries", all.CreateQueries))
-		p.Download = perTable(leastOf("download", all.Download))
+		vd = "blocked"
 	}
-	return p
+	return &dbPerms{ViewData: perTable(vd), CreateQueries: perTable(leastOf("create-queries", all.CreateQueries)),
+		Download: perTable(leastOf("download", all.Download)), DataModel: perTable("none"), Details: "no"}
 }
 
 func leastOf(perm string, m map[int]string) string {
@@ -122,42 +129,79 @@ func leastOf(perm string, m map[int]string) string {
 	return least
 }
 
-// granular renders per-table values the way the graph API does: one string when every table agrees, else
-// {"PUBLIC": {"<table id>": value}}. omit drops tables holding that (least permissive) value.
-func granular(m map[int]string, omit string) any {
-	first := m[tableIDs()[0]]
+// granular renders one permission's per-table values the way graph.clj api-graph does. Metabase stores one
+// database-level row when every table agrees (data_permissions.clj set-table-permissions! "replaced with a
+// single database-level row"), shown as a string and left out when it is the least value (rename-or-ellide-kv
+// / granular-perm-rename). Otherwise {"<schema>": {"<table id>": value}} without the least-valued tables
+// (api-table-perms), and nil when nothing is left (remove-empty-vals). The schema key is the table's schema,
+// "" for SQLite's nil (data-permissions-graph: (or schema "")).
+func (s *Server) granular(perm string, m map[int]string, shown func(int, string) string) any {
+	vals := map[int]string{}
+	for id, v := range m {
+		if shown != nil {
+			v = shown(id, v)
+		}
+		vals[id] = v
+	}
+	first := vals[tableIDs()[0]]
 	same := true
-	for _, v := range m {
+	for _, v := range vals {
 		same = same && v == first
 	}
 	if same {
+		if first == least(perm) {
+			return nil
+		}
 		return first
 	}
 	tables := map[string]string{}
-	for id, v := range m {
-		if v != omit {
+	for id, v := range vals {
+		if v != least(perm) {
 			tables[strconv.Itoa(id)] = v
 		}
 	}
-	return map[string]any{"PUBLIC": tables}
+	if len(tables) == 0 {
+		return nil
+	}
+	return map[string]any{s.sampleSchemaKey(): tables}
 }
 
-// apiPerms is one group's Sample Database entry in GET /api/permissions/graph. contract §8: least permissive
-// values are omitted (create-queries "no", download/data-model "none", details "no"); view-data is always
-// shown because the contract's example shows "blocked" tables.
-func apiPerms(p *dbPerms) map[string]any {
-	out := map[string]any{"view-data": granular(p.ViewData, "")}
-	if v := granular(p.CreateQueries, "no"); v != "no" {
+// apiPerms is one group's Sample Database entry in GET /api/permissions/graph, or nil when every value is
+// elided (remove-empty-vals drops the entry). Sandboxed tables show view-data "sandboxed"
+// (add-sandboxes-to-permissions-graph): Metabase stores them unrestricted plus a sandbox row.
+func (s *Server) apiPerms(gid int, p *dbPerms) map[string]any {
+	if gid == adminsID {
+		// graph.clj add-admin-perms-to-permissions-graph: not stored, always added. transforms only in the
+		// newest read (Gen64 here; boundary UNVERIFIED).
+		out := map[string]any{"view-data": "unrestricted", "create-queries": "query-builder-and-native",
+			"download": map[string]any{"schemas": "full"}, "data-model": map[string]any{"schemas": "all"}, "details": "yes"}
+		if s.gen() >= Gen64 {
+			out["transforms"] = "yes"
+		}
+		return out
+	}
+	out := map[string]any{}
+	if v := s.granular("view-data", p.ViewData, nil); v != nil {
+		out["view-data"] = v
+	}
+	if v := s.granular("create-queries", p.CreateQueries, nil); v != nil {
 		out["create-queries"] = v
 	}
-	if v := granular(p.Download, "none"); v != "none" {
+	if v := s.granular("download", p.Download, nil); v != nil {
 		out["download"] = map[string]any{"schemas": v}
 	}
-	if v := granular(p.DataModel, "none"); v != "none" {
+	if v := s.granular("data-model", p.DataModel, nil); v != nil {
 		out["data-model"] = map[string]any{"schemas": v}
+	}
+	if g := s.st.Groups[gid]; g != nil && g.MagicType != nil && *g.MagicType == "data-analyst" {
+		// graph.clj add-data-analyst-perms-to-permissions-graph: implicit data-model all.
+		out["data-model"] = map[string]any{"schemas": "all"}
 	}
 	if p.Details == "yes" {
 		out["details"] = "yes"
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	return out
 }
@@ -165,7 +209,9 @@ func apiPerms(p *dbPerms) map[string]any {
 func (s *Server) graphJSON() map[string]any {
 	groups := map[string]any{}
 	for id, p := range s.st.Perms {
-		groups[strconv.Itoa(id)] = map[string]any{strconv.Itoa(sampleDBID): apiPerms(p)}
+		if entry := s.apiPerms(id, p); entry != nil {
+			groups[strconv.Itoa(id)] = map[string]any{strconv.Itoa(sampleDBID): entry}
+		}
 	}
 	return map[string]any{"revision": s.st.PermRevision, "groups": groups}
 }
@@ -181,7 +227,7 @@ func invalidGraph(format string, args ...any) *apiError {
 
 // parsePerm turns a graph value (a string, or {"PUBLIC": string | {"<table id>": string}}) into per-table
 // values, keeping tables the body does not name.
-func parsePerm(perm string, raw any, cur map[int]string, tableLevel []string) (map[int]string, error) {
+func (s *Server) parsePerm(perm string, raw any, cur map[int]string, tableLevel []string) (map[int]string, error) {
 	out := maps.Clone(cur)
 	valid := func(v any, table bool) (string, error) {
 		str, ok := v.(string)
@@ -192,7 +238,7 @@ func parsePerm(perm string, raw any, cur map[int]string, tableLevel []string) (m
 	}
 	if m, ok := raw.(map[string]any); ok {
 		for schema, sv := range m {
-			if schema != "PUBLIC" {
+			if schema != s.sampleSchemaKey() {
 				return nil, invalidGraph("%s: unknown schema %q in the Sample Database", perm, schema)
 			}
 			if tables, ok := sv.(map[string]any); ok {
@@ -265,7 +311,7 @@ func (s *Server) applyDBPerms(p *dbPerms, body map[string]any) error {
 			return err
 		}
 		cur := map[string]map[int]string{"data-model": p.DataModel, "download": p.Download}[perm]
-		next, err := parsePerm(perm, inner, cur, nil)
+		next, err := s.parsePerm(perm, inner, cur, nil)
 		if err != nil {
 			return err
 		}
@@ -274,13 +320,13 @@ func (s *Server) applyDBPerms(p *dbPerms, body map[string]any) error {
 	var cq, vd map[int]string
 	if raw, ok := body["create-queries"]; ok {
 		var err error
-		if cq, err = parsePerm("create-queries", raw, p.CreateQueries, nil); err != nil {
+		if cq, err = s.parsePerm("create-queries", raw, p.CreateQueries, nil); err != nil {
 			return err
 		}
 	}
 	if raw, ok := body["view-data"]; ok {
 		var err error
-		if vd, err = parsePerm("view-data", raw, p.ViewData, []string{"sandboxed"}); err != nil {
+		if vd, err = s.parsePerm("view-data", raw, p.ViewData, []string{"sandboxed"}); err != nil {
 			return err
 		}
 		for id, v := range vd {
@@ -389,11 +435,16 @@ func (s *Server) putGraph(c *call) (int, any, error) {
 			perms[id] = p
 		}
 	}
+	// permsOf hands the sandbox upsert the pending copy, so a failure later in the PUT changes nothing.
 	permsOf := func(gid int) *dbPerms {
 		if p, ok := perms[gid]; ok {
 			return p
 		}
-		return s.st.Perms[gid]
+		if s.st.Perms[gid] == nil || gid == adminsID {
+			return s.st.Perms[gid]
+		}
+		perms[gid] = clonePerms(s.st.Perms[gid])
+		return perms[gid]
 	}
 	sandboxes := maps.Clone(s.st.Sandboxes)
 	created, err := s.upsertSandboxes(sandboxes, body.Sandboxes, permsOf)

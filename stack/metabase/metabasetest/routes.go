@@ -76,6 +76,11 @@ func (s *Server) routes() http.Handler {
 	api("PUT /api/mt/gtap/{id}", adminOnly, s.withSandboxes(s.updateSandbox))
 	api("DELETE /api/mt/gtap/{id}", adminOnly, s.withSandboxes(s.deleteSandbox))
 
+	// Routes kept in their own files: MB_ENABLE_TEST_ENDPOINTS snapshot/restore (testing.go) and the
+	// embedding hub checklist (checklist.go). Each decides itself whether to register.
+	s.registerTestingRoutes(mux)
+	s.registerChecklistRoutes(mux)
+
 	// contract §0: an unknown API route is a plain-text 404.
 	api("/api/", public, func(*call) (int, any, error) {
 		return 0, nil, textErr(http.StatusNotFound, "API endpoint does not exist.")

@@ -21,40 +21,53 @@ var errCorrupt = textErr(http.StatusUnauthorized, "Message seems corrupt or mani
 // maxAge is the max-age Metabase passes to buddy's unsign (contract §11).
 const maxAge = 180
 
+// ssoErr is an ex-info thrown with {:status <status> :status-code n}: Metabase's exception middleware answers
+// JSON carrying the message, the status and the ex-data. Shape from jwt_test.clj deftest sso-prereqs-test
+// (newest, commit of file id 2418340274): {:cause msg, :data {:status s, :status-code n}, :message msg, :status s}.
+func ssoErr(code int, msg, status string) *apiError {
+	return jsonErr(code, msg, map[string]any{"cause": msg, "status": status,
+		"data": map[string]any{"status": status, "status-code": code}})
+}
+
+// errSSODisabled is the dispatch's :default answer (sso/api/interface.clj). jwt_test.clj deftest
+// sso-prereqs-test: 400 JSON error-sso-disabled when JWT is off, not configured, or when JWT is configured but
+// the token lacks sso-jwt ("SSO requests fail if they don't have a valid premium-features token": jwt-enabled
+// is a :feature :sso-jwt setting, so it reads false and dispatch falls to :default). Not 402.
+var errSSODisabled = ssoErr(http.StatusBadRequest, "SSO has not been enabled and/or configured", "error-sso-disabled")
+
 func (s *Server) ssoGet(c *call) (int, any, error) {
-	// contract §11: the JWT handler is chosen only when JWT is enabled and configured; then the feature
-	// is asserted (402), then the redirect checked, then the token.
-	if !s.jwtConfigured() {
-		return 0, nil, textErr(http.StatusBadRequest, "SSO has not been enabled and/or configured")
-	}
-	if !s.features()["sso_jwt"] {
-		return 0, nil, premiumErr("JWT-based authentication")
+	// Dispatch (sso/api/interface.clj): the JWT handler only when jwt-enabled reads true, which needs the
+	// sso-jwt feature, the enabled flag and the configuration (jwt_test.clj deftest sso-prereqs-test).
+	if !s.jwtConfigured() || !s.features()["sso_jwt"] {
+		return 0, nil, errSSODisabled
 	}
 	q := c.r.URL.Query()
 	token := q.Get("jwt")
-	if token == "" {
-		// contract §11: no token: send the browser to the IdP with the redirect param as return_to.
-		idp := s.rawString("jwt-identity-provider-uri")
-		sep := "?"
-		if strings.Contains(idp, "?") {
-			sep = "&"
-		}
-		redirect := q.Get("redirect")
-		if redirect == "" {
-			redirect = q.Get("return_to")
-		}
-		c.w.Header().Set("Location", idp+sep+"return_to="+url.QueryEscape(redirect))
-		return http.StatusFound, nil, nil
-	}
 	returnTo := q.Get("return_to")
-	if returnTo == "" {
-		returnTo = q.Get("redirect")
-	}
 	if returnTo == "" {
 		returnTo = "/"
 	}
-	if !s.safeRedirect(returnTo) {
-		return 0, nil, textErr(http.StatusBadRequest, "Invalid redirect URL")
+	// integrations/jwt.clj session-data runs check-sso-redirect on return_to before the token is read; the
+	// newest (auth-identity) version calls session-data even without a token, so a bad return_to is refused
+	// there too. jwt_test.clj deftest no-open-redirect-test: 400, the test reads (:message body), so JSON.
+	if (token != "" || s.gen() >= Gen60) && !s.safeRedirect(returnTo) {
+		return 0, nil, jsonErr(http.StatusBadRequest, "Invalid redirect URL", nil)
+	}
+	if token == "" {
+		// integrations/jwt.clj redirect-to-idp (every version read): (str idp "?return_to=" redirect), with
+		// "&" when the IdP URI has a "?" (jwt_test.clj deftest redirect-test, #13078). The value is the
+		// *redirect* parameter, concatenated as it arrived: not re-encoded, and absent when there is none.
+		idp := s.rawString("jwt-identity-provider-uri")
+		loc := idp
+		if redirect, ok := rawQueryParam(c.r.URL.RawQuery, "redirect"); ok {
+			sep := "?return_to="
+			if strings.Contains(idp, "?") {
+				sep = "&return_to="
+			}
+			loc = idp + sep + redirect
+		}
+		c.w.Header().Set("Location", loc)
+		return http.StatusFound, nil, nil
 	}
 	claims, err := s.verifyJWT(token)
 	if err != nil {
@@ -69,13 +82,33 @@ func (s *Server) ssoGet(c *call) (int, any, error) {
 	return http.StatusFound, nil, nil
 }
 
-func (s *Server) ssoPost(c *call) (int, any, error) {
-	if !s.jwtConfigured() {
-		return 0, nil, textErr(http.StatusBadRequest, "SSO has not been enabled and/or configured")
+// rawQueryParam is the decoded value of key in a raw query, as ring's params middleware hands it to the
+// handler: decoded once, so "%2F" arrives as "/" and a nested "?a=b" stays in the value only when encoded.
+func rawQueryParam(raw, key string) (string, bool) {
+	for part := range strings.SplitSeq(raw, "&") {
+		k, v, _ := strings.Cut(part, "=")
+		if dk, err := url.QueryUnescape(k); err == nil && dk == key {
+			dv, err := url.QueryUnescape(v)
+			if err != nil {
+				return v, true
+			}
+			return dv, true
+		}
 	}
-	// contract §11: POST is not valid for JWT (newest: 501 error-post-jwt-not-valid).
-	return 0, nil, jsonErr(http.StatusNotImplemented, "POST not valid for JWT SSO requests",
-		map[string]any{"status": "error-post-jwt-not-valid"})
+	return "", false
+}
+
+func (s *Server) ssoPost(c *call) (int, any, error) {
+	if !s.jwtConfigured() || !s.features()["sso_jwt"] {
+		return 0, nil, errSSODisabled
+	}
+	// integrations/jwt.clj defmethod sso-post :jwt: no version read accepts a JWT by POST. The older one
+	// (metabase.public-settings era) throws {:status-code 400}: plain text; later ones add
+	// {:status "error-post-jwt-not-valid" :status-code 501}: JSON. Generation boundary UNVERIFIED (Gen55+ here).
+	if s.gen() < Gen55 {
+		return 0, nil, textErr(http.StatusBadRequest, "POST not valid for JWT SSO requests")
+	}
+	return 0, nil, ssoErr(http.StatusNotImplemented, "POST not valid for JWT SSO requests", "error-post-jwt-not-valid")
 }
 
 // safeRedirect is sso_utils check-sso-redirect (contract §11): relative, or absolute on site-url's host.
@@ -155,7 +188,8 @@ func (s *Server) verifyJWT(token string) (map[string]any, error) {
 	return claims, nil
 }
 
-// registeredClaims never become attributes (contract §11).
+// registeredClaims never become attributes: integrations/jwt.clj and providers/jwt.clj registered-claims
+// (every version read); jwt_test.clj deftest happy-path-test ("registered claims should not be synced").
 var registeredClaims = []string{"iss", "iat", "sub", "aud", "exp", "nbf", "jti"}
 
 // jwtUser finds or creates the user named by the token, refreshes names and attributes and syncs groups.
@@ -166,6 +200,7 @@ func (s *Server) jwtUser(claims map[string]any) (*user, error) {
 	groupsKey := s.settingString("jwt-attribute-groups")
 	email, _ := claims[emailKey].(string)
 	if strings.TrimSpace(email) == "" {
+		// providers/jwt.clj authenticate: "JWT token missing email claim", surfaced by session-data as 401.
 		return nil, textErr(http.StatusUnauthorized, "JWT token missing email claim")
 	}
 	str := func(k string) *string {
@@ -176,6 +211,7 @@ func (s *Server) jwtUser(claims map[string]any) (*user, error) {
 	}
 	u := s.st.userByEmail(email)
 	if u == nil {
+		// jwt_test.clj deftest create-new-jwt-user-no-user-provisioning-test: 401 plain text.
 		if on, _ := s.setting("jwt-user-provisioning-enabled?").(bool); !on {
 			return nil, textErr(http.StatusUnauthorized,
 				"Sorry, but you'll need a %s account to view this page. Please contact your administrator.", s.settingString("site-name"))
@@ -183,37 +219,79 @@ func (s *Server) jwtUser(claims map[string]any) (*user, error) {
 		u = s.addUser(email, str(firstKey), str(lastKey), false)
 		u.SSOSource = ptr("jwt")
 	}
+	// jwt_test.clj deftest update-account-test: names are updated on every login; a missing name claim
+	// leaves the stored one (deftest name-does-not-get-overwritten-on-new-login).
 	if f := str(firstKey); f != nil {
 		u.FirstName = f
 	}
 	if l := str(lastKey); l != nil {
 		u.LastName = l
 	}
-	// contract §11: other claims are stringified; arrays, maps, null and "@" keys are dropped.
-	attrs := map[string]string{}
-	for k, v := range claims {
-		if slices.Contains(registeredClaims, k) || k == emailKey || k == firstKey || k == lastKey || k == groupsKey ||
-			strings.HasPrefix(k, "@") {
-			continue
+	if s.gen() < Gen57 {
+		// Gen52/Gen55: integrations/jwt.clj jwt-data->login-attributes (metabase.public-settings era, file id
+		// 3917093540) dissocs only email/first/last and the registered claims, so the groups claim stays, and
+		// values are kept as they are (no stringification): they go to login_attributes (jwt_test.clj of
+		// that era, deftest happy-path-test reads :login_attributes).
+		u.LoginAttrs, u.LoginAttrsJSON = map[string]string{}, map[string]json.RawMessage{}
+		for k, v := range claims {
+			if slices.Contains(registeredClaims, k) || k == emailKey || k == firstKey || k == lastKey {
+				continue
+			}
+			u.LoginAttrsJSON[k] = mustJSON(v)
+			if sv, ok := stringify(v); ok {
+				u.LoginAttrs[k] = sv
+			}
 		}
-		switch v := v.(type) {
-		case string:
-			attrs[k] = v
-		case json.Number:
-			attrs[k] = v.String()
-		case bool:
-			attrs[k] = strconv.FormatBool(v)
+	} else {
+		// Gen57+: providers/jwt.clj jwt-data->user-attributes drops the groups claim too, then
+		// stringify-valid-attributes: strings kept, numbers and booleans stringified, arrays/maps/null and
+		// "@" keys dropped; stored in jwt_attributes (jwt_test.clj deftest non-string-jwt-claims-dropped-test,
+		// deftest create-new-account-test). login_attributes stay as they were (deftest
+		// login-as-existing-user-test: nil after JWT logins).
+		attrs := map[string]string{}
+		for k, v := range claims {
+			if slices.Contains(registeredClaims, k) || k == emailKey || k == firstKey || k == lastKey || k == groupsKey ||
+				strings.HasPrefix(k, "@") {
+				continue
+			}
+			if sv, ok := stringify(v); ok {
+				attrs[k] = sv
+			}
 		}
+		u.JWTAttrs = attrs
 	}
-	u.JWTAttrs = attrs
+	// providers/jwt.clj login! :after / integrations/jwt.clj sync-groups!: only with jwt-group-sync on, and
+	// only when the token carries the groups claim: absent, memberships are left as they are.
 	if sync, _ := s.setting("jwt-group-sync").(bool); sync {
-		s.syncGroups(u, claims[groupsKey])
+		if raw, ok := claims[groupsKey]; ok && raw != nil {
+			s.syncGroups(u, raw)
+		}
 	}
 	return u, nil
 }
 
-// syncGroups follows contract §11 group sync: mapped groups of the claim are added, other mapped groups
-// removed, unmapped groups untouched; with no mappings, names match group names (newest), add only.
+// stringify is sso_utils stringify-valid-attributes for one value.
+func stringify(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, true
+	case json.Number:
+		return v.String(), true
+	case bool:
+		return strconv.FormatBool(v), true
+	}
+	return "", false
+}
+
+// syncGroups is integrations.common / sso sync-group-memberships! as the JWT provider calls it.
+//   - With jwt-group-mappings: the claim's mapped groups are added and every other mapped group removed;
+//     unmapped groups and All Users are untouched (3-arity; jwt_test.clj deftest login-sync-group-memberships-test).
+//   - Without mappings, Gen57+: groups are matched by name (providers/jwt.clj group-names->ids selects
+//     PermissionsGroup by :name) and the 2-arity sync makes them the user's only groups besides the magic
+//     ones (jwt_test.clj deftest tenant-user-group-sync-on-subsequent-login-test: Group A is left for Group B).
+//   - Without mappings, Gen55: name matching, adding only (UNVERIFIED: the issue's reading, no source read).
+//   - Without mappings, Gen52: integrations/jwt.clj of that era maps names only through the mappings, so
+//     nothing changes.
 func (s *Server) syncGroups(u *user, raw any) {
 	var names []string
 	if arr, ok := raw.([]any); ok {
@@ -226,10 +304,22 @@ func (s *Server) syncGroups(u *user, raw any) {
 	mappings, _ := s.setting("jwt-group-mappings").(map[string]any)
 	want, managed := map[int]bool{}, map[int]bool{}
 	if len(mappings) == 0 {
+		if s.gen() == Gen52 {
+			return
+		}
 		for _, g := range s.st.Groups {
-			if g.MagicType == nil && slices.Contains(names, g.Name) {
-				want[g.ID], managed[g.ID] = true, true
+			if slices.Contains(names, g.Name) && g.ID != allUsersID {
+				want[g.ID] = true
 			}
+		}
+		if s.gen() >= Gen57 {
+			// 2-arity: every current group outside the excluded magic ones is managed.
+			for _, g := range u.Groups {
+				managed[g] = g != adminsID
+			}
+		}
+		for id := range want {
+			managed[id] = true
 		}
 	}
 	for name, ids := range mappings {

@@ -33,20 +33,23 @@ type state struct {
 }
 
 type user struct {
-	ID             int               `json:"id"`
-	Email          string            `json:"email"`
-	FirstName      *string           `json:"first_name"`
-	LastName       *string           `json:"last_name"`
-	PasswordHash   string            `json:"password_hash,omitempty"`
-	Superuser      bool              `json:"is_superuser"`
-	SSOSource      *string           `json:"sso_source"`
-	Type           string            `json:"type"` // personal | api-key
-	LoginAttrs     map[string]string `json:"login_attributes"`
-	JWTAttrs       map[string]string `json:"jwt_attributes"`
-	Groups         []int             `json:"groups"` // besides All Users
-	PersonalCollID int               `json:"personal_collection_id"`
-	DateJoined     time.Time         `json:"date_joined"`
-	LastLogin      *time.Time        `json:"last_login"`
+	ID           int               `json:"id"`
+	Email        string            `json:"email"`
+	FirstName    *string           `json:"first_name"`
+	LastName     *string           `json:"last_name"`
+	PasswordHash string            `json:"password_hash,omitempty"`
+	Superuser    bool              `json:"is_superuser"`
+	SSOSource    *string           `json:"sso_source"`
+	Type         string            `json:"type"` // personal | api-key
+	LoginAttrs   map[string]string `json:"login_attributes"`
+	// LoginAttrsJSON is login_attributes as Gen52/Gen55 store them from a JWT: values as the token had them
+	// (numbers, the groups array). Shown by the user endpoints when set; LoginAttrs holds the string forms.
+	LoginAttrsJSON map[string]json.RawMessage `json:"login_attributes_json,omitempty"`
+	JWTAttrs       map[string]string          `json:"jwt_attributes"`
+	Groups         []int                      `json:"groups"` // besides All Users
+	PersonalCollID int                        `json:"personal_collection_id"`
+	DateJoined     time.Time                  `json:"date_joined"`
+	LastLogin      *time.Time                 `json:"last_login"`
 }
 
 type apiKey struct {
@@ -93,7 +96,9 @@ type sandbox struct {
 	TableID             int                        `json:"table_id"`
 	CardID              *int                       `json:"card_id"`
 	AttributeRemappings map[string]json.RawMessage `json:"attribute_remappings"`
-	PermissionID        *int                       `json:"permission_id"`
+	// PermissionID is never set: gtap_test.clj deftest create-gtap-test expects exactly id, card_id,
+	// table_id, group_id and attribute_remappings in the answer, so the key is left out.
+	PermissionID *int `json:"permission_id,omitempty"`
 }
 
 // dbPerms is one group's permissions on the Sample Database, per table (contract §8). Granular and
@@ -205,6 +210,8 @@ func (s *Server) dbPath() string { return s.opts.DBFile + ".mv.db" }
 // loadState reads DBFile if there is one; a missing file is a fresh instance.
 func (s *Server) loadState() *state {
 	fresh := newState(s.opts.Version)
+	// A fresh instance also has Metabase's example content (content.go).
+	s.seedExampleContent(fresh)
 	if s.opts.DBFile == "" {
 		return fresh
 	}
