@@ -44,12 +44,14 @@ type stackScreen struct {
 		started, done, present bool
 		layers                 []stack.Layer
 		percent                float64
+		bytes                  stack.PullBytes
 	}
-	booting bool
-	boot    float64
-	logs    []string
-	showLog bool
-	err     error
+	warnings []string // what the stack said that did not stop it (the registry could not be checked)
+	booting  bool
+	boot     float64
+	logs     []string
+	showLog  bool
+	err      error
 }
 
 func newStackScreen(s *session, c Choices) *stackScreen {
@@ -120,12 +122,15 @@ func (m *stackScreen) apply(ev stack.Event) {
 	case stack.PullStart:
 		m.pull.started = true
 	case stack.PullProgress:
-		m.pull.layers, m.pull.percent = ev.Layers, ev.Percent
+		m.pull.layers, m.pull.percent, m.pull.bytes = ev.Layers, ev.Percent, ev.Bytes
 	case stack.PullDone:
-		m.pull.done, m.pull.percent = true, 100
+		m.pull.done, m.pull.percent, m.pull.bytes = true, 100, ev.Bytes
 		if len(ev.Layers) > 0 {
 			m.pull.layers = ev.Layers
 		}
+	case stack.Warning:
+		m.warnings = append(m.warnings, ev.Message)
+		return
 	case stack.ImagePresent:
 		m.pull.present = true
 	case stack.Booting:
@@ -142,6 +147,9 @@ func (m *stackScreen) View() string {
 	var b strings.Builder
 	b.WriteString(titleStyle.Render("Starting Metabase") + dimStyle.Render(fmt.Sprintf(" · http://localhost:%d", m.choices.MetabasePort)) + "\n\n")
 	b.WriteString(m.imageView())
+	for _, w := range m.warnings {
+		b.WriteString(hanging("Note     ", w, m.width) + "\n")
+	}
 	b.WriteString(m.bootView())
 
 	switch {
@@ -156,6 +164,10 @@ func (m *stackScreen) View() string {
 	}
 
 	footer := help("l", m.logToggle(), "ctrl+c", "stop (run again to resume)")
+	if m.pulling() {
+		// Docker keeps no half-pulled image (Engine 20.10 drops even finished layers): no resume promised.
+		footer = help("l", m.logToggle(), "ctrl+c", "stop (the next run pulls again)")
+	}
 	if m.err != nil {
 		footer = help("r", "try again", "l", m.logToggle(), "q", "quit")
 	}
@@ -173,44 +185,116 @@ func (m *stackScreen) logToggle() string {
 	return "show the log"
 }
 
-// imageView is the pull: one bar per layer still moving (the finished ones summed up) and a total.
+// Layer rows, at 80 columns: "  <id>  <what it does>  <bar and percent>  <bytes>", 2+12+2+18+2+22+2+16.
+const (
+	layerWordsWidth = 18 // "waiting to extract", the longest phase
+	layerBarWidth   = 22 // the bar with its percent
+)
+
+// imageView is the pull: a row per layer saying what it is doing, the finished ones summed up when
+// the screen is short, and a total in bytes.
 func (m *stackScreen) imageView() string {
 	switch {
 	case m.pull.present:
 		return field("Image", markOK+" "+m.choices.Image+" is already here", m.width) + "\n"
 	case m.pull.done:
-		return field("Image", markOK+fmt.Sprintf(" pulled %s (%d layers)", m.choices.Image, len(m.pull.layers)), m.width) + "\n"
+		return field("Image", markOK+fmt.Sprintf(" pulled %s (%d layers, %s)", m.choices.Image, len(m.pull.layers), megabytes(m.pull.bytes.Received)), m.width) + "\n"
 	case !m.pull.started:
 		return field("Image", dimStyle.Render("checking…"), m.width) + "\n"
 	}
 	var b strings.Builder
 	b.WriteString(field("Image", m.spin.View()+" pulling "+m.choices.Image, m.width) + "\n")
 	rows := max(m.height-14, 3)
+	show := m.pull.layers
 	finished := 0
-	for _, l := range m.pull.layers {
-		if layerDone(l) {
-			finished++
-			continue
+	if len(show) > rows { // short screen: the finished layers go into one summary line
+		show = nil
+		for _, l := range m.pull.layers {
+			if l.Phase.Finished() {
+				finished++
+			} else {
+				show = append(show, l)
+			}
 		}
-		if rows == 0 {
-			continue
-		}
-		rows--
-		frac := 0.0
-		if l.Total > 0 {
-			frac = float64(l.Current) / float64(l.Total)
-		}
-		size := ""
-		if l.Total > 0 {
-			size = fmt.Sprintf(" %s/%s", megabytes(l.Current), megabytes(l.Total))
-		}
-		b.WriteString(fmt.Sprintf("  %-12s %-12s %s%s\n", ansi.Truncate(l.ID, 12, ""), ansi.Truncate(strings.ToLower(l.Status), 12, ""), m.bar.ViewAs(frac), size))
+	}
+	hidden := max(len(show)-rows, 0)
+	for _, l := range show[:len(show)-hidden] {
+		b.WriteString(m.layerRow(l) + "\n")
 	}
 	if finished > 0 {
-		b.WriteString(fmt.Sprintf("  %s %d of %d layers complete\n", markOK, finished, len(m.pull.layers)))
+		b.WriteString(fmt.Sprintf("  %s %d of %d layers done\n", markOK, finished, len(m.pull.layers)))
 	}
-	b.WriteString(fmt.Sprintf("  %-25s %s\n", "total", m.bar.ViewAs(m.pull.percent/100)))
+	if hidden > 0 {
+		b.WriteString(dimStyle.Render(fmt.Sprintf("  … %d more layers", hidden)) + "\n")
+	}
+	bar := m.bar
+	bar.Width = layerBarWidth
+	total := "  " + fmt.Sprintf("%-*s", 12+2+layerWordsWidth+2, "total") + bar.ViewAs(m.pull.percent/100)
+	if by := m.pull.bytes; by.Total > 0 {
+		of := " of "
+		if !by.Exact {
+			of = " of ≥"
+		}
+		total += "  " + megabytesPair(by.Present+by.Received, by.Total, of)
+	}
+	b.WriteString(ansi.Truncate(total, m.width, "…") + "\n")
 	return b.String()
+}
+
+// layerRow is one layer: what it is doing in words, a bar where a bar means something, and bytes.
+func (m *stackScreen) layerRow(l stack.Layer) string {
+	bar := m.bar
+	bar.Width = layerBarWidth
+	blank := strings.Repeat(" ", layerBarWidth)
+	size := l.Size
+	if size == 0 {
+		size = l.Total
+	}
+	var meter, detail string
+	switch l.Phase {
+	case stack.LayerDownloading:
+		meter, detail = bar.ViewAs(ratio(l.Current, l.Total)), megabytesPair(l.Current, l.Total, " of ")
+	case stack.LayerVerifying, stack.LayerDownloaded:
+		// The download is finished: say so with a full bar, not the empty one of the next phase.
+		meter, detail = bar.ViewAs(1), megabytes(size)+" downloaded"
+	case stack.LayerExtracting:
+		meter, detail = bar.ViewAs(ratio(l.Current, l.Total)), megabytesPair(l.Current, l.Total, " of ")
+	case stack.LayerDone:
+		meter, detail = bar.ViewAs(1), sizeOrEmpty(size)
+	case stack.LayerPresent:
+		meter, detail = blank, "on this machine"
+	case stack.LayerRetrying:
+		meter, detail = blank, strings.TrimPrefix(strings.ToLower(l.Status), "retrying ")
+	default: // waiting
+		meter, detail = blank, sizeOrEmpty(size)
+	}
+	row := fmt.Sprintf("  %-12s  %-*s  %s  %s", l.ID, layerWordsWidth, l.Phase, meter, detail)
+	return ansi.Truncate(strings.TrimRight(row, " "), max(m.width, 20), "…")
+}
+
+func ratio(cur, total int64) float64 {
+	if total <= 0 {
+		return 0
+	}
+	return min(float64(cur)/float64(total), 1)
+}
+
+func sizeOrEmpty(n int64) string {
+	switch {
+	case n <= 0:
+		return ""
+	case n < 100_000: // a tiny layer says its size, not "0.0 MB"
+		return fmt.Sprintf("%d bytes", n)
+	}
+	return megabytes(n)
+}
+
+// megabytesPair is "96.0 of 192.0 MB".
+func megabytesPair(cur, total int64, of string) string {
+	if total <= 0 {
+		return megabytes(cur)
+	}
+	return fmt.Sprintf("%.1f%s%.1f MB", float64(cur)/1e6, of, float64(total)/1e6)
 }
 
 // bootView is Metabase's own boot progress, read from /api/health while it initialises.
@@ -238,11 +322,6 @@ func (m *stackScreen) logView(n int) string {
 		b.WriteString(dimStyle.Render(ansi.Truncate(l, max(m.width, 20), "…")) + "\n")
 	}
 	return b.String()
-}
-
-func layerDone(l stack.Layer) bool {
-	s := strings.ToLower(l.Status)
-	return strings.Contains(s, "complete") && !strings.Contains(s, "download") || strings.Contains(s, "already exists")
 }
 
 func megabytes(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
