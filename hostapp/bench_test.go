@@ -12,6 +12,7 @@ func BenchmarkSSORedirect(b *testing.B) {
 	for _, bc := range []struct{ name, target string }{
 		{"default", "/sso/metabase"},
 		{"return_to", "/sso/metabase?return_to=%2Fdashboard%2F2%3Ftab%3D5-overview"},
+		{"return_to from Metabase", "/sso/metabase?return_to=/dashboard/2?tab=5-overview&logo=false&top_nav=false"},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			app := newTestApp(b, nil)
@@ -22,6 +23,7 @@ func BenchmarkSSORedirect(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					r := httptest.NewRequest("GET", bc.target, nil)
+					r.Host = testHost
 					r.AddCookie(cookie)
 					w := httptest.NewRecorder()
 					app.ServeHTTP(w, r)

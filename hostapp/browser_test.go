@@ -45,7 +45,9 @@ func TestBrowserEndToEnd(t *testing.T) {
 
 	mb := metabasetest.NewServer(metabasetest.Options{})
 	t.Cleanup(mb.Close)
-	mbURL := strings.Replace(mb.URL, "127.0.0.1", "localhost", 1)
+	front := httptest.NewServer(withAuthLogout(mb.Handler()))
+	t.Cleanup(front.Close)
+	mbURL := strings.Replace(front.URL, "127.0.0.1", "localhost", 1)
 
 	// The host app's port must be known before configuring Metabase's authorized origins.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -53,12 +55,13 @@ func TestBrowserEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	hostURL := "http://localhost:" + portOf(ln.Addr())
-	secret, dashPath, admin := configureEmulator(t, mb.URL, hostURL, []hostapp.Tenant{acme, globex})
+	secret, dashPath, admin := configureEmulator(t, front.URL, hostURL, []hostapp.Tenant{acme, globex})
 
 	app, err := hostapp.New(hostapp.Config{
 		MetabaseSiteURL: mbURL, JWTSecret: secret, DashboardPath: dashPath,
 		Tenants: []hostapp.Tenant{acme, globex},
 		Logger:  slog.New(slog.NewTextHandler(t.Output(), nil)),
+		Demo:    true, HostAppURL: hostURL,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -80,8 +83,29 @@ func TestBrowserEndToEnd(t *testing.T) {
 	b.expectDashboard(mbURL+dashPath, acme)
 	b.screenshot("hostapp-acme.png")
 
-	// Another tenant: sign out, sign in as Globex, and the same dashboard shows Globex's rows only.
-	b.run("sign out and sign in as Globex", chromedp.Click(chromedp.CSS("#sign-out")), signIn(globex.Users[0]))
+	// Single logout: "Sign out" ends the Metabase session too. The signed-out page loads Metabase's
+	// /auth/logout in a hidden iframe, which lands on /auth/login once the session is gone; after that,
+	// opening Metabase in this browser shows its login page, not the last tenant's rows.
+	b.run("sign out", chromedp.Click(chromedp.CSS("#sign-out")), chromedp.WaitVisible(chromedp.CSS("#sign-in-again")))
+	b.poll("Metabase's /auth/logout in the signed-out page", 20*time.Second, func(f frame) (bool, error) {
+		return strings.HasPrefix(f.URL, mbURL+"/auth/login"), nil
+	})
+	b.screenshot("hostapp-signed-out.png")
+	b.run("open Metabase after sign-out", chromedp.Navigate(mbURL+dashPath), chromedp.WaitReady(chromedp.CSS("body")))
+	type page struct {
+		Path string   `json:"path"`
+		Rows []string `json:"rows"`
+	}
+	after, err := chromedp.Run(b.ctx, chromedp.Evaluate[page](`({path: location.pathname, rows: [...document.querySelectorAll('[data-testid="invoice-row"]')].map(r => r.dataset.accountId)})`))
+	if err != nil {
+		t.Fatalf("read Metabase after sign-out: %v", err)
+	}
+	if len(after.Rows) > 0 || after.Path != "/auth/login" {
+		t.Fatalf("after Sign out, opening Metabase shows %s with %d rows of accounts %v; want its login page and no rows", after.Path, len(after.Rows), after.Rows)
+	}
+
+	// Another tenant: sign in again as Globex, and the same dashboard shows Globex's rows only.
+	b.run("sign in as Globex", chromedp.Navigate(hostURL+"/analytics"), signIn(globex.Users[0]))
 	b.expectDashboard(mbURL+dashPath, globex)
 	b.screenshot("hostapp-globex.png")
 
@@ -97,6 +121,27 @@ func TestBrowserEndToEnd(t *testing.T) {
 	b.run("reload /analytics", chromedp.Navigate(hostURL+"/analytics"), chromedp.WaitVisible(chromedp.CSS("iframe#metabase")))
 	b.expectRefused(mbURL + dashPath)
 	b.screenshot("hostapp-refused.png")
+}
+
+// withAuthLogout adds Metabase's /auth/logout to the emulator, which lacks it (requested): in Metabase it
+// is a route of the single-page app whose Logout component runs the logout action
+// (frontend/src/metabase/auth/actions.ts: deleteSession() = DELETE /api/session, then /auth/login). The
+// shim does the same on the server: it deletes the session the browser's cookie names and redirects.
+func withAuthLogout(mb http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || r.URL.Path != "/auth/logout" {
+			mb.ServeHTTP(w, r)
+			return
+		}
+		del := httptest.NewRequestWithContext(r.Context(), http.MethodDelete, "/api/session", nil)
+		del.Header["Cookie"] = r.Header["Cookie"]
+		rec := httptest.NewRecorder()
+		mb.ServeHTTP(rec, del)
+		for _, c := range rec.Result().Cookies() {
+			http.SetCookie(w, c)
+		}
+		http.Redirect(w, r, "/auth/login", http.StatusFound)
+	})
 }
 
 // signIn fills in and sends the host app's login form, and waits for the analytics page.

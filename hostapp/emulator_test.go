@@ -82,15 +82,20 @@ func configureEmulator(t testing.TB, mbURL, hostOrigin string, tenants []hostapp
 	admin.call(http.StatusNoContent, "PUT", "/api/setting/premium-embedding-token", map[string]any{"value": metabasetest.TestLicenseToken}, nil)
 
 	var tables []struct {
-		ID   int    `json:"id"`
-		Name string `json:"name"`
-		DBID int    `json:"db_id"`
+		ID     int     `json:"id"`
+		Name   string  `json:"name"`
+		DBID   int     `json:"db_id"`
+		Schema *string `json:"schema"`
 	}
 	admin.call(http.StatusOK, "GET", "/api/table", nil, &tables)
 	invoices, db := 0, 0
+	schema := "" // the permissions graph keys a nil schema (the SQLite Sample Database) as ""
 	for _, tb := range tables {
 		if tb.Name == "INVOICES" {
 			invoices, db = tb.ID, tb.DBID
+			if tb.Schema != nil {
+				schema = *tb.Schema // "PUBLIC" on H2
+			}
 		}
 	}
 	var meta struct {
@@ -135,8 +140,8 @@ func configureEmulator(t testing.TB, mbURL, hostOrigin string, tenants []hostapp
 		admin.call(http.StatusOK, "POST", "/api/permissions/group", map[string]any{"name": strings.ReplaceAll(tn.Name, "-", " ")}, &g)
 		mappings[tn.Name] = []int{g.ID}
 		groups[strconv.Itoa(g.ID)] = map[string]any{strconv.Itoa(db): map[string]any{
-			"view-data":      map[string]any{"PUBLIC": map[string]any{inv: "sandboxed"}},
-			"create-queries": map[string]any{"PUBLIC": map[string]any{inv: "query-builder"}},
+			"view-data":      map[string]any{schema: map[string]any{inv: "sandboxed"}},
+			"create-queries": map[string]any{schema: map[string]any{inv: "query-builder"}},
 		}}
 		sandboxes = append(sandboxes, map[string]any{"group_id": g.ID, "table_id": invoices, "card_id": nil,
 			"attribute_remappings": map[string]any{"account_id": []any{"dimension", []any{"field", accountField, nil}}}})

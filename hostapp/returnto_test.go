@@ -111,3 +111,74 @@ func FuzzLocalPath(f *testing.F) {
 		}
 	})
 }
+
+// TestReturnToParam: return_to as the iframe's link sends it (encoded whole) and as Metabase's /auth/sso
+// sends it to the identity provider when it has no jwt (appended unencoded, so its own query splits into
+// more parameters). Every UI option survives.
+func TestReturnToParam(t *testing.T) {
+	tests := []struct{ name, raw, want, wantErr string }{
+		{"absent", "", "", ""},
+		{"empty", "return_to=", "", ""},
+		{"encoded whole", "return_to=" + url.QueryEscape("/dashboard/1?logo=false&top_nav=false"), "/dashboard/1?logo=false&top_nav=false", ""},
+		{"from Metabase, split in two", "return_to=/dashboard/1?logo=false&top_nav=false", "/dashboard/1?logo=false&top_nav=false", ""},
+		{"from Metabase, all nine options", "return_to=/dashboard/1?logo=false&top_nav=false&search=false&new_button=false&side_nav=false&header=false&additional_info=false&breadcrumbs=false&action_buttons=false",
+			"/dashboard/1?logo=false&top_nav=false&search=false&new_button=false&side_nav=false&header=false&additional_info=false&breadcrumbs=false&action_buttons=false", ""},
+		{"from Metabase, no query", "return_to=/question/5", "/question/5", ""},
+		{"from Metabase, a plus stays a plus", "return_to=/search?q=invoices+2024&logo=false", "/search?q=invoices+2024&logo=false", ""},
+		{"from Metabase, browser-encoded space", "return_to=/search?q=a%20b&top_nav=false", "/search?q=a%20b&top_nav=false", ""},
+		{"identity provider URI with its own query", "tenant=acme&return_to=/dashboard/1?logo=false&top_nav=false", "/dashboard/1?logo=false&top_nav=false", ""},
+		{"encoded, options split off after it", "return_to=%2Fdashboard%2F1&logo=false&top_nav=false", "/dashboard/1?logo=false&top_nav=false", ""},
+		{"encoded with a query, option after it", "return_to=%2Fdashboard%2F1%3Ftab%3D2&logo=false", "/dashboard/1?tab=2&logo=false", ""},
+		{"encoded with a fragment, option after it", "return_to=%2Fquestion%23abc&logo=false", "/question?logo=false#abc", ""},
+		{"trailing question mark", "return_to=/dashboard/1?&logo=false", "/dashboard/1?logo=false", ""},
+		{"first return_to wins, later ones are its query", "return_to=/a?x=1&return_to=/b", "/a?x=1&return_to=/b", ""},
+		{"bad escape", "return_to=%zz", "", "not URL-encoded"},
+		{"only options after an empty return_to", "return_to=&logo=false", "", "empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := returnToParam(tt.raw)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("returnToParam(%q) = %q, %v; want an error about %q", tt.raw, got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("returnToParam(%q) = %q, %v; want %q", tt.raw, got, err, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzReturnToParam: any path localPath accepts (a browser sends no fragment) comes back whole, whether
+// it arrives encoded or as Metabase sends it; and whatever a raw query yields that localPath accepts stays
+// on Metabase's origin once the options are applied.
+func FuzzReturnToParam(f *testing.F) {
+	for _, g := range goodReturnTo {
+		f.Add(g.in)
+		f.Add("return_to=" + g.in)
+	}
+	for _, h := range hostileReturnTo {
+		f.Add("return_to=" + h)
+	}
+	base, _ := url.Parse("http://metabase.test:3000/")
+	opts := sso.NewUIOptions(map[string]string{"logo": "false", "top_nav": "false"})
+	f.Fuzz(func(t *testing.T, s string) {
+		if p, _, _ := strings.Cut(s, "#"); localPath(p) == nil {
+			for _, raw := range []string{"return_to=" + url.QueryEscape(p), "return_to=" + p} {
+				if got, err := returnToParam(raw); err != nil || got != p {
+					t.Fatalf("returnToParam(%q) = %q, %v; want %q back", raw, got, err, p)
+				}
+			}
+		}
+		got, err := returnToParam(s)
+		if err != nil || got == "" || localPath(got) != nil {
+			return
+		}
+		u, err := base.Parse(opts.Apply(got))
+		if err != nil || u.Host != base.Host || u.Scheme != base.Scheme || u.User != nil {
+			t.Fatalf("returnToParam(%q) = %q resolves off Metabase: %v %v", s, got, u, err)
+		}
+	})
+}

@@ -92,7 +92,6 @@ func (a *App) server(o serveOptions) *http.Server {
 		WriteTimeout:      o.write,
 		IdleTimeout:       o.idle,
 		MaxHeaderBytes:    MaxHeaderBytes,
-		ErrorLog:          nil,
 	}
 }
 
@@ -100,15 +99,19 @@ func (a *App) server(o serveOptions) *http.Server {
 // requests in flight finish (5 s) and returns nil; otherwise it returns why serving stopped. It closes ln.
 // In demo mode it refuses (ErrDemoNotLoopback) a listener that is not on a loopback address.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
-	return a.serve(ctx, ln, defaultServeOptions())
+	return a.serveWith(ctx, ln, defaultServeOptions(), nil)
 }
 
-func (a *App) serve(ctx context.Context, ln net.Listener, o serveOptions) error {
+// serveWith is Serve with o; seen, if not nil, is handed the connection limiter (for tests).
+func (a *App) serveWith(ctx context.Context, ln net.Listener, o serveOptions, seen func(*connLimiter)) error {
 	if err := a.checkListener(ln.Addr()); err != nil {
 		ln.Close()
 		return err
 	}
 	cl := newConnLimiter(ln, o.limits)
+	if seen != nil {
+		seen(cl)
+	}
 	srv := a.server(o)
 	srv.ConnState = cl.track
 	done := make(chan error, 1)

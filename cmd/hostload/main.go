@@ -65,12 +65,15 @@ func main() {
 	cpuProfile := flag.String("cpuprofile", "", "write the host app's CPU profile to this file")
 	rate := flag.Float64("rate", 0, "open loop: send this many requests per second in all, spread over the clients, and measure latency from each request's scheduled time (0 = closed loop: every client as fast as it can)")
 	procs := flag.Int("procs", 1, "GOMAXPROCS of the load generator; the host app keeps its default (all cores)")
+	idle := flag.Int("idle", 0, "instead of loading: open this many idle connections, half after one request and half silent, from 4 loopback addresses; report how many the host app still holds after -idle-wait, and whether a new client is served meanwhile")
+	idleWait := flag.Duration("idle-wait", 30*time.Second, "with -idle: how long to wait before counting")
+	nofile := flag.Int("nofile", 0, "the host app's open-file limit (0 = inherited); the idle attack once locked everyone out under 512")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if *serve {
-		if err := runServer(ctx, *cpuProfile); err != nil {
+		if err := runServer(ctx, *cpuProfile, *nofile); err != nil {
 			fmt.Fprintln(os.Stderr, "hostload -serve:", err)
 			os.Exit(1)
 		}
@@ -82,6 +85,21 @@ func main() {
 	if *duration <= 0 || *warmup < 0 || *clients <= 0 || *rate < 0 {
 		fmt.Fprintln(os.Stderr, "hostload: -duration and -c must be positive, -warmup and -rate not negative")
 		os.Exit(2)
+	}
+	if *idle > 0 {
+		ctx, cancel := context.WithTimeout(ctx, *idleWait+2*time.Minute)
+		defer cancel()
+		res, err := runIdle(ctx, *idle, *idleWait, *nofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "hostload:", err)
+			os.Exit(1)
+		}
+		printIdle(os.Stdout, res)
+		if *check && (res.StillOpen > 0 || !res.FreshServed) {
+			fmt.Fprintln(os.Stderr, "hostload: target missed: idle connections must be closed and a new client served")
+			os.Exit(1)
+		}
+		return
 	}
 	list := strings.Split(*paths, ",")
 	// Bounded even if the host app stops answering: each request also has its own timeout.
@@ -124,7 +142,7 @@ type result struct {
 
 func run(ctx context.Context, paths []string, clients int, rate float64, warmup, duration time.Duration, cpuProfile string) ([]result, error) {
 	password := randomHex(16)
-	srv, err := startServer(ctx, password, cpuProfile)
+	srv, err := startServer(ctx, password, cpuProfile, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -443,12 +461,12 @@ type server struct {
 	url   string
 }
 
-func startServer(ctx context.Context, password, cpuProfile string) (*server, error) {
+func startServer(ctx context.Context, password, cpuProfile string, nofile int) (*server, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("start the host app: %w", err)
 	}
-	cmd := exec.CommandContext(ctx, self, "-serve", "-cpuprofile", cpuProfile)
+	cmd := exec.CommandContext(ctx, self, "-serve", "-cpuprofile", cpuProfile, "-nofile", strconv.Itoa(nofile))
 	cmd.Env = append(os.Environ(), envSecret+"="+randomHex(32), envPassword+"="+password)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
@@ -494,10 +512,17 @@ func (s *server) stop() {
 }
 
 // runServer is the child: a stand-in Metabase for the probe, the host app, and its address on stdout.
-func runServer(ctx context.Context, cpuProfile string) error {
+func runServer(ctx context.Context, cpuProfile string, nofile int) error {
 	secret, password := os.Getenv(envSecret), os.Getenv(envPassword)
 	if secret == "" || password == "" {
 		return fmt.Errorf("%s and %s must be set (hostload sets them for its child)", envSecret, envPassword)
+	}
+	if nofile > 0 {
+		// Before the host app reads the limit (DefaultConnLimits): as if started under `ulimit -n`.
+		lim := syscall.Rlimit{Cur: uint64(nofile), Max: uint64(nofile)}
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+			return fmt.Errorf("set the open-file limit to %d: %w", nofile, err)
+		}
 	}
 	if cpuProfile != "" {
 		f, err := os.Create(cpuProfile)
@@ -537,11 +562,17 @@ func runServer(ctx context.Context, cpuProfile string) error {
 	if err != nil {
 		return err
 	}
-	host, err := listen(ctx, app)
+	// The host app as embedwizard serves it: Serve, with its timeouts and connection limits.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return err
+		return fmt.Errorf("listen: %w", err)
 	}
-	fmt.Println(host)
+	go func() {
+		if err := app.Serve(ctx, ln); err != nil {
+			fmt.Fprintln(os.Stderr, "hostload -serve:", err)
+		}
+	}()
+	fmt.Println("http://" + ln.Addr().String())
 	// The parent holds our stdin; when it closes it (or dies), we stop.
 	io.Copy(io.Discard, os.Stdin)
 	return nil
