@@ -19,8 +19,9 @@ command -v tmux >/dev/null || missing+=(tmux)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     say "installing from Debian: ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    apt-get update -qq || die "apt-get update failed (see above): install ${missing[*]} by hand and run this again."
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null ||
+      die "apt-get install ${missing[*]} failed (see above): install them by hand and run this again."
   else
     die "missing: ${missing[*]}: run 'sudo apt-get install ${missing[*]}' (the end-to-end tests need them)."
   fi
