@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -86,8 +87,15 @@ type APIError struct {
 	Endpoint string // path, without the query
 	Status   int
 	Message  string
-	// Errors are per-field messages of a 400 ("password": "password is too common.").
+	// Errors are per-field messages of a 400, flattened to dotted paths: a validation failure of a nested
+	// body comes as {"errors": {"user": {"password": "password is too common."}}, "specific-errors": {…}}
+	// (metabase.api.macros decode-and-validate-params, asserted by e.g. dashboard_test.clj
+	// create-dashboard-validation-test, master 2025), which reads here as Errors["user.password"].
 	Errors map[string]string
+	// Code is the JSON body's "status" when it is a code such as "error-sso-disabled"
+	// (enterprise sso/integrations/jwt_test.clj "SSO requests fail if they don't have a valid premium-features
+	// token": 400 {"status": "error-sso-disabled", "message": "SSO has not been enabled and/or configured"}).
+	Code string
 }
 
 func (e *APIError) Error() string {
@@ -96,6 +104,21 @@ func (e *APIError) Error() string {
 		msg = http.StatusText(e.Status)
 	}
 	return fmt.Sprintf("%s %s: Metabase answered %d: %s", e.Method, e.Endpoint, e.Status, msg)
+}
+
+// Field returns the message of a field error by its dotted path ("user.password"), also when Metabase
+// reported it flat ("password"), as older versions did.
+func (e *APIError) Field(path string) string {
+	if e == nil {
+		return ""
+	}
+	if m := e.Errors[path]; m != "" {
+		return m
+	}
+	if i := strings.LastIndexByte(path, '.'); i >= 0 {
+		return e.Errors[path[i+1:]]
+	}
+	return ""
 }
 
 // IsStatus reports whether err is an *APIError with the given status.
@@ -162,32 +185,30 @@ func (c *Client) doResp(ctx context.Context, method, path string, query url.Valu
 	return resp, nil
 }
 
-// parseAPIError reads Metabase's error body: plain text, {"message": …} or {"errors": {field: msg}}.
+// parseAPIError reads Metabase's error body: plain text, {"message": …} or {"errors": {field: msg}} with
+// fields possibly nested ({"errors": {"user": {"password": msg}}}).
 func parseAPIError(method, path string, status int, raw []byte) *APIError {
 	e := &APIError{Method: method, Endpoint: path, Status: status}
 	text := strings.TrimSpace(string(raw))
 	var j struct {
-		Message json.RawMessage            `json:"message"`
-		Errors  map[string]json.RawMessage `json:"errors"`
+		Message json.RawMessage `json:"message"`
+		Status  json.RawMessage `json:"status"`
+		Errors  map[string]any  `json:"errors"`
 	}
 	if strings.HasPrefix(text, "{") && json.Unmarshal(raw, &j) == nil {
 		var m string
 		if json.Unmarshal(j.Message, &m) == nil {
 			e.Message = m
 		}
+		var code string
+		if json.Unmarshal(j.Status, &code) == nil && strings.HasPrefix(code, "error") {
+			e.Code = code
+		}
 		if len(j.Errors) > 0 {
 			e.Errors = map[string]string{}
-			keys := make([]string, 0, len(j.Errors))
-			for k, v := range j.Errors {
-				var s string
-				if json.Unmarshal(v, &s) != nil {
-					s = string(v)
-				}
-				e.Errors[k] = s
-				keys = append(keys, k)
-			}
+			flattenErrors(e.Errors, "", j.Errors)
 			if e.Message == "" {
-				slices.Sort(keys)
+				keys := slices.Sorted(maps.Keys(e.Errors))
 				parts := make([]string, len(keys))
 				for i, k := range keys {
 					parts[i] = k + ": " + e.Errors[k]
@@ -203,6 +224,31 @@ func parseAPIError(method, path string, status int, raw []byte) *APIError {
 	// Plain text, or an HTML error page from a proxy: keep it short.
 	e.Message = truncate(text, 300)
 	return e
+}
+
+// flattenErrors turns nested field errors into dotted paths; a list of messages is joined.
+func flattenErrors(out map[string]string, prefix string, v any) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			key := k
+			if prefix != "" {
+				key = prefix + "." + k
+			}
+			flattenErrors(out, key, x)
+		}
+	case []any:
+		parts := make([]string, 0, len(t))
+		for _, x := range t {
+			parts = append(parts, fmt.Sprint(x))
+		}
+		out[prefix] = strings.Join(parts, ", ")
+	case string:
+		out[prefix] = t
+	case nil:
+	default:
+		out[prefix] = fmt.Sprint(t)
+	}
 }
 
 func truncate(s string, n int) string {

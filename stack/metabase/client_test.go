@@ -229,6 +229,7 @@ type quickStart struct {
 	dashboard                      metabase.Dashboard
 	groupID                        int
 	secret                         string
+	schema                         string // the Invoices table's schema key in the permissions graph
 }
 
 func configure(t *testing.T, c *metabase.Client) quickStart {
@@ -256,7 +257,7 @@ func configure(t *testing.T, c *metabase.Client) quickStart {
 	if !ok {
 		t.Fatalf("no Invoices table in %+v", meta.Tables)
 	}
-	q.invoicesID = inv.ID
+	q.invoicesID, q.schema = inv.ID, inv.Schema
 	f, ok := inv.FieldNamed("account_id")
 	if !ok {
 		t.Fatalf("no ACCOUNT_ID field in %+v", inv.Fields)
@@ -267,7 +268,8 @@ func configure(t *testing.T, c *metabase.Client) quickStart {
 		t.Fatalf("tables = %d, %v", len(tables), err)
 	}
 	tm, err := c.TableMetadata(ctx, q.invoicesID)
-	if err != nil || tm.Schema != "PUBLIC" {
+	// The schema is the table record's own: "PUBLIC" on H2, "" (nil) for the SQLite Sample Database of 0.64+.
+	if err != nil || tm.Schema != inv.Schema {
 		t.Fatalf("table metadata = %+v, %v", tm, err)
 	}
 
@@ -336,8 +338,8 @@ func configure(t *testing.T, c *metabase.Client) quickStart {
 		Groups: map[string]map[string]metabase.DBPermissions{
 			strconv.Itoa(all.ID): {db: {"view-data": "blocked", "create-queries": "no", "download": map[string]any{"schemas": "none"}}},
 			strconv.Itoa(g.ID): {db: {
-				"view-data":      map[string]any{"PUBLIC": map[string]any{inv2: "sandboxed"}},
-				"create-queries": map[string]any{"PUBLIC": map[string]any{inv2: "query-builder"}},
+				"view-data":      map[string]any{q.schema: map[string]any{inv2: "sandboxed"}},
+				"create-queries": map[string]any{q.schema: map[string]any{inv2: "query-builder"}},
 			}},
 		},
 	})

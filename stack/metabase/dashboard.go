@@ -27,14 +27,88 @@ func (c *Client) XrayTable(ctx context.Context, tableID int) (json.RawMessage, e
 // Dashboard is a saved dashboard.
 type Dashboard struct {
 	ID           int    `json:"id"`
+	EntityID     string `json:"entity_id,omitempty"`
 	Name         string `json:"name"`
 	Description  string `json:"description"`
 	CollectionID *int   `json:"collection_id"`
 	Archived     bool   `json:"archived"`
+	// Dashcards are the dashboard's cards as GET /api/dashboard/:id hydrates them ("dashcards" since 0.47;
+	// frontend/src/metabase-types/api/dashboard.ts Dashboard.dashcards).
+	Dashcards []Dashcard `json:"dashcards,omitempty"`
 }
 
-// Path is the dashboard's relative URL, as the guide's METABASE_DASHBOARD_PATH: "/dashboard/1".
+// Dashcard is one card on a dashboard. Text and heading cards have no card_id.
+type Dashcard struct {
+	ID     int  `json:"id"`
+	CardID *int `json:"card_id"`
+	Card   Card `json:"card"`
+}
+
+// Card is a saved question as a dashcard carries it.
+type Card struct {
+	ID           int             `json:"id"`
+	Name         string          `json:"name"`
+	TableID      *int            `json:"table_id"`
+	DatasetQuery json.RawMessage `json:"dataset_query,omitempty"`
+}
+
+// Path is the dashboard's relative URL, as the guide's METABASE_DASHBOARD_PATH: "/dashboard/12". It is the
+// saved dashboard's own id, never an assumed 1: from 0.64 on a fresh instance already holds the Example
+// Dashboard (id 1) of its sample content.
 func (d Dashboard) Path() string { return "/dashboard/" + strconv.Itoa(d.ID) }
+
+// QueryCards lists the dashcards that run a query (those with a card), in order.
+func (d Dashboard) QueryCards() []Dashcard {
+	var out []Dashcard
+	for _, dc := range d.Dashcards {
+		if dc.CardID != nil && *dc.CardID > 0 {
+			out = append(out, dc)
+		}
+	}
+	return out
+}
+
+// RunDashcard runs one card of a dashboard as the signed-in user, as the dashboard page does (POST
+// /api/dashboard/:id/dashcard/:dashcard-id/card/:card-id/query; dashboard_rest api.clj). Metabase answers
+// a query that fails (a blocked joined table, say) with a 2xx body of status "failed" (contract §13), which
+// is an error here carrying Metabase's message.
+func (c *Client) RunDashcard(ctx context.Context, dashboardID int, dc Dashcard) (QueryResult, error) {
+	if dc.CardID == nil {
+		return QueryResult{}, fmt.Errorf("run dashcard %d: it has no card", dc.ID)
+	}
+	path := fmt.Sprintf("/api/dashboard/%d/dashcard/%d/card/%d/query", dashboardID, dc.ID, *dc.CardID)
+	var r QueryResult
+	if err := c.do(ctx, http.MethodPost, path, nil, map[string]any{"parameters": []any{}}, &r); err != nil {
+		return QueryResult{}, fmt.Errorf("run card %q: %w", dc.Card.Name, err)
+	}
+	if r.Status != "" && r.Status != "completed" {
+		return r, fmt.Errorf("run card %q: %w", dc.Card.Name, &QueryError{Status: r.Status, Message: r.Error})
+	}
+	return r, nil
+}
+
+// RunCard runs a saved question (POST /api/card/:id/query), for versions or proxies without the dashcard
+// route.
+func (c *Client) RunCard(ctx context.Context, cardID int) (QueryResult, error) {
+	var r QueryResult
+	if err := c.do(ctx, http.MethodPost, "/api/card/"+strconv.Itoa(cardID)+"/query", nil, map[string]any{}, &r); err != nil {
+		return QueryResult{}, fmt.Errorf("run card %d: %w", cardID, err)
+	}
+	if r.Status != "" && r.Status != "completed" {
+		return r, fmt.Errorf("run card %d: %w", cardID, &QueryError{Status: r.Status, Message: r.Error})
+	}
+	return r, nil
+}
+
+// QueryError is a query Metabase ran and reported failed inside a 2xx answer.
+type QueryError struct {
+	Status  string
+	Message string
+}
+
+func (e *QueryError) Error() string {
+	return fmt.Sprintf("Metabase reports status %q: %s", e.Status, e.Message)
+}
 
 // SaveDashboard saves a transient (X-ray) dashboard as is (POST /api/dashboard/save).
 func (c *Client) SaveDashboard(ctx context.Context, transient json.RawMessage) (Dashboard, error) {

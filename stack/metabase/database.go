@@ -19,10 +19,14 @@ type Database struct {
 
 // Table is a table of a database, with its fields when read through metadata calls.
 type Table struct {
-	ID          int     `json:"id"`
-	DBID        int     `json:"db_id"`
-	Name        string  `json:"name"`   // "INVOICES"
-	Schema      string  `json:"schema"` // "PUBLIC"
+	ID   int    `json:"id"`
+	DBID int    `json:"db_id"`
+	Name string `json:"name"` // "INVOICES"
+	// Schema is the table's schema as Metabase records it: "PUBLIC" for the H2 Sample Database, nil (read
+	// as "") for the SQLite one of 0.64+. It is also the table's key in the permissions graph, where
+	// Metabase writes a nil schema as "" (permissions_rest/data_permissions/graph.clj
+	// data-permissions-graph: (or schema ""), master 2025). Never assume PUBLIC.
+	Schema      string  `json:"schema"`
 	DisplayName string  `json:"display_name"`
 	Fields      []Field `json:"fields,omitempty"`
 }
@@ -34,6 +38,8 @@ type Field struct {
 	DisplayName string `json:"display_name"`
 	BaseType    string `json:"base_type"`
 	TableID     int    `json:"table_id"`
+	// FKTargetFieldID is the field a foreign key points at (INVOICES.ACCOUNT_ID → ACCOUNTS.ID).
+	FKTargetFieldID *int `json:"fk_target_field_id,omitempty"`
 }
 
 // Databases lists databases. The answer is {"data": […], "total": n}, not a bare array (contract §6).
@@ -83,6 +89,28 @@ func (d Database) TableNamed(name string) (Table, bool) {
 		}
 	}
 	return Table{}, false
+}
+
+// TableByID finds a table of the database by id.
+func (d Database) TableByID(id int) (Table, bool) {
+	for _, t := range d.Tables {
+		if t.ID == id {
+			return t, true
+		}
+	}
+	return Table{}, false
+}
+
+// FieldByID finds a field of any table of the database by id, with its table.
+func (d Database) FieldByID(id int) (Table, Field, bool) {
+	for _, t := range d.Tables {
+		for _, f := range t.Fields {
+			if f.ID == id {
+				return t, f, true
+			}
+		}
+	}
+	return Table{}, Field{}, false
 }
 
 // FieldNamed finds a field by name, case-insensitively ("account_id" finds ACCOUNT_ID).

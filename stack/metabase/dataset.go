@@ -65,7 +65,7 @@ func (c *Client) RunQuery(ctx context.Context, q Query) (QueryResult, error) {
 		return QueryResult{}, fmt.Errorf("run query on table %d: %w", q.Query.SourceTable, err)
 	}
 	if r.Status != "" && r.Status != "completed" {
-		return r, fmt.Errorf("run query on table %d: Metabase reports status %q: %s", q.Query.SourceTable, r.Status, r.Error)
+		return r, fmt.Errorf("run query on table %d: %w", q.Query.SourceTable, &QueryError{Status: r.Status, Message: r.Error})
 	}
 	return r, nil
 }

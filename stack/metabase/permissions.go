@@ -10,10 +10,34 @@ import (
 )
 
 // Magic group types (contract §5): find All Users and Administrators by these, never by assumed ids.
+// Groups carry magic_group_type from 0.55 on; before that Metabase itself finds its magic groups by name:
+// permissions_group.clj (0.50–0.54) defines all-users-group-name "All Users" and admin-group-name
+// "Administrators" and looks them up with (magic-group name). FindMagicGroup does the same.
 const (
 	MagicAllUsers = "all-internal-users"
 	MagicAdmin    = "admin"
+	// MagicDataAnalyst is the "Data Analysts" group of the newest versions (permissions_group.clj
+	// data-analyst-group; the data permissions graph adds its implicit perms, graph.clj
+	// add-data-analyst-perms-to-permissions-graph, master 2025). UNVERIFIED: the exact type string.
+	MagicDataAnalyst = "data-analyst"
+	// MagicAllExternalUsers is the tenants feature's "All tenant users" group (permissions_group.clj
+	// all-external-users, master 2025). UNVERIFIED: the exact type string.
+	MagicAllExternalUsers = "all-external-users"
 )
+
+// magicNames are the names the magic groups have on versions without magic_group_type.
+var magicNames = map[string]string{
+	MagicAllUsers:         "All Users",
+	MagicAdmin:            "Administrators",
+	MagicDataAnalyst:      "Data Analysts",
+	MagicAllExternalUsers: "All tenant users",
+}
+
+// BuiltInGroupNames are the names of every group Metabase makes itself, on any version: no tenant group
+// may take one of them (a tenant "Administrators" would make its demo user a superuser).
+func BuiltInGroupNames() []string {
+	return []string{"Administrators", "All Users", "All tenant users", "All External Users", "Data Analysts"}
+}
 
 // Group is a permissions group.
 type Group struct {
@@ -75,11 +99,23 @@ func FindGroup(groups []Group, name string) (Group, bool) {
 	return Group{}, false
 }
 
-// FindMagicGroup returns the group of a magic type (MagicAllUsers, MagicAdmin).
+// FindMagicGroup returns the group of a magic type (MagicAllUsers, MagicAdmin): by magic_group_type where
+// the version sends it, else by the name Metabase gives it (see magicNames).
 func FindMagicGroup(groups []Group, magic string) (Group, bool) {
+	typed := false
 	for _, g := range groups {
+		if g.MagicGroupType != nil {
+			typed = true
+		}
 		if g.Magic() == magic {
 			return g, true
+		}
+	}
+	if name, ok := magicNames[magic]; ok && !typed {
+		for _, g := range groups {
+			if g.Name == name {
+				return g, true
+			}
 		}
 	}
 	return Group{}, false
@@ -165,7 +201,10 @@ func TargetFieldID(target any) (int, bool) {
 	case float64:
 		return int(t), true
 	case []any:
-		if len(t) == 2 && t[0] == "dimension" {
+		// ["dimension", ["field", id, null]] or, as newer versions read it back, with a third options
+		// element: ["dimension", ["field", id, {…}], {"stage-number": 0}]. UNVERIFIED which versions answer
+		// the second form; both are accepted so that a second run finds its own sandbox either way.
+		if (len(t) == 2 || len(t) == 3) && t[0] == "dimension" {
 			return TargetFieldID(t[1])
 		}
 		if len(t) >= 2 && (t[0] == "field" || t[0] == "field-id") {

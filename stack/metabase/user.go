@@ -4,20 +4,26 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 )
 
 // User is what GET /api/user/current and GET /api/user/:id answer (contract §13).
 type User struct {
-	ID              int               `json:"id"`
-	Email           string            `json:"email"`
-	FirstName       string            `json:"first_name"`
-	LastName        string            `json:"last_name"`
-	IsSuperuser     bool              `json:"is_superuser"`
-	SSOSource       *string           `json:"sso_source"`
-	LoginAttributes map[string]any    `json:"login_attributes"`
-	JWTAttributes   map[string]any    `json:"jwt_attributes"`
-	Memberships     []GroupMembership `json:"user_group_memberships"`
+	ID              int            `json:"id"`
+	Email           string         `json:"email"`
+	FirstName       string         `json:"first_name"`
+	LastName        string         `json:"last_name"`
+	IsSuperuser     bool           `json:"is_superuser"`
+	SSOSource       *string        `json:"sso_source"`
+	LoginAttributes map[string]any `json:"login_attributes"`
+	JWTAttributes   map[string]any `json:"jwt_attributes"`
+	// GroupIDsField is "group_ids", which GET /api/user/current hydrates (users_rest/api.clj, endpoint
+	// GET /current: (t2/hydrate … :group_ids …), master 2025; api/user.clj on 0.50–0.54).
+	GroupIDsField []int `json:"group_ids"`
+	// Memberships is "user_group_memberships", which only GET /api/user/:id hydrates (same file, GET /:id,
+	// for the user itself, a superuser or a group manager).
+	Memberships []GroupMembership `json:"user_group_memberships"`
 }
 
 // GroupMembership is an entry of user_group_memberships.
@@ -44,12 +50,16 @@ func (u User) Attribute(name string) (string, bool) {
 	return "", false
 }
 
-// GroupIDs lists the ids of the user's groups.
+// GroupIDs lists the ids of the user's groups, from whichever of group_ids (GET /api/user/current) and
+// user_group_memberships (GET /api/user/:id) the answer carries.
 func (u User) GroupIDs() []int {
-	ids := make([]int, len(u.Memberships))
-	for i, m := range u.Memberships {
-		ids[i] = m.ID
+	ids := slices.Clone(u.GroupIDsField)
+	for _, m := range u.Memberships {
+		if !slices.Contains(ids, m.ID) {
+			ids = append(ids, m.ID)
+		}
 	}
+	slices.Sort(ids)
 	return ids
 }
 

@@ -39,9 +39,14 @@ func (p *Plan) signIn(ctx context.Context, u DemoUser, groups []string, accountI
 	case metabase.IsStatus(err, http.StatusUnauthorized):
 		return signedIn{}, withHint(fmt.Errorf("sign in %s: %w", u.Email, err),
 			"Metabase refused the signed token: either its JWT signing key is not the one embedwizard knows (run again: the jwt step puts it back) or this machine's clock and Metabase's differ by minutes (tokens older than 180 s are refused).")
-	case metabase.IsStatus(err, http.StatusBadRequest):
+	case metabase.IsStatus(err, http.StatusBadRequest), metabase.IsStatus(err, http.StatusPaymentRequired):
+		// With JWT configured but the license gone, Metabase answers 400 {"status": "error-sso-disabled",
+		// "message": "SSO has not been enabled and/or configured"}, the same as JWT switched off
+		// (enterprise sso/integrations/jwt_test.clj, "SSO requests fail if they don't have a valid
+		// premium-features token"; master 2025); 0.5x answered 402 from assert-has-feature. Say both.
 		return signedIn{}, withHint(fmt.Errorf("sign in %s: %w", u.Email, err),
-			"JWT SSO is not enabled and configured in Metabase: run again so the jwt step sets it, or look at Admin settings > Authentication > JWT.")
+			"JWT SSO is off in Metabase, or its license no longer unlocks JWT sign-in: check Admin settings > License (the license must include JWT SSO), "+
+				"then run again so the jwt step sets Admin settings > Authentication > JWT.")
 	case err != nil:
 		return signedIn{}, fmt.Errorf("sign in %s: %w", u.Email, err)
 	}
@@ -164,9 +169,14 @@ func (p *Plan) verifySandbox(ctx context.Context) ([]string, error) {
 		if err != nil {
 			return checks, err
 		}
-		if _, err := si.mb.Dashboard(ctx, p.st.DashboardID); err != nil {
+		d, err := si.mb.Dashboard(ctx, p.st.DashboardID)
+		if err != nil {
 			return checks, refused(fmt.Errorf("as %s, open the dashboard %s: %w", u.Email, p.st.DashboardPath, err),
 				"All Users needs View access to "+metabase.XrayCollectionName+": run again so the permissions step grants it, or look at Admin settings > Permissions > Collections.")
+		}
+		cardCheck, err := p.runEveryCard(ctx, si, d, t)
+		if err != nil {
+			return checks, err
 		}
 		res, err := si.mb.RunQuery(ctx, query)
 		if err != nil {
@@ -187,7 +197,7 @@ func (p *Plan) verifySandbox(ctx context.Context) ([]string, error) {
 				"Choose an account id that exists in the Sample Database's Invoices (the guide's 28 does) with --tenant NAME=ACCOUNT_ID.")
 		}
 		checks = append(checks,
-			fmt.Sprintf("%s opens the dashboard %s", u.Email, p.st.DashboardPath),
+			fmt.Sprintf("%s opens the dashboard %s", u.Email, p.st.DashboardPath), cardCheck,
 			fmt.Sprintf("%s sees %d Invoices rows, all of account %s", u.Email, n, want))
 		if len(p.cfg.UIOptions) > 0 {
 			hidden := uiOptionsIn(si.sso.Location, p.cfg.UIOptions)
@@ -202,6 +212,39 @@ func (p *Plan) verifySandbox(ctx context.Context) ([]string, error) {
 		return checks, err
 	}
 	return append(checks, check), nil
+}
+
+// runEveryCard opens every card of the dashboard as the tenant's user, as the dashboard page does, through
+// the dashcard query endpoint (a card's own endpoint where that one is missing). A card that fails is a failed
+// checkpoint naming the card and carrying Metabase's message.
+func (p *Plan) runEveryCard(ctx context.Context, si signedIn, d metabase.Dashboard, t TenantState) (string, error) {
+	cards := d.QueryCards()
+	if len(cards) == 0 {
+		return fmt.Sprintf("%s: the dashboard has no cards to run", t.DemoUser.Email), nil
+	}
+	for _, dc := range cards {
+		_, err := si.mb.RunDashcard(ctx, d.ID, dc)
+		if isMissingRoute(err) {
+			_, err = si.mb.RunCard(ctx, *dc.CardID)
+		}
+		if isMissingRoute(err) {
+			p.progress("warning: this Metabase runs no card query endpoint; the dashboard's cards were not opened as %s", t.DemoUser.Email)
+			return fmt.Sprintf("%s: the dashboard's cards were not run (no card query endpoint)", t.DemoUser.Email), nil
+		}
+		if err != nil {
+			return "", withHint(fmt.Errorf("as %s, the dashboard card %q fails: %w", t.DemoUser.Email, dc.Card.Name, err),
+				"A card of the dashboard reads a table the group "+t.GroupName()+" may not see: run again so the sandbox step sandboxes the tables the cards join to, "+
+					"or look at Admin settings > Permissions > Data > "+t.GroupName()+".")
+		}
+	}
+	return fmt.Sprintf("%s opens all %d cards of the dashboard", t.DemoUser.Email, len(cards)), nil
+}
+
+// isMissingRoute reports a 404 for the endpoint itself (Metabase's plain-text "API endpoint does not
+// exist."), not for an object.
+func isMissingRoute(err error) bool {
+	var ae *metabase.APIError
+	return errors.As(err, &ae) && ae.Status == http.StatusNotFound && strings.Contains(strings.ToLower(ae.Message), "endpoint")
 }
 
 // refused attaches the hint when Metabase refused the demo user (403); other failures keep the general hint.

@@ -66,38 +66,57 @@ func (d dialect) blockDB() metabase.DBPermissions {
 	return metabase.DBPermissions{"view-data": "blocked", "create-queries": "no", "download": map[string]any{"schemas": "none"}}
 }
 
-// isBlocked reports whether a group's permissions on a database block it.
+// isBlocked reports whether a group's permissions on a database block it. GET /api/permissions/graph leaves
+// out every value that is the least permissive one of its type, and then every entry left empty
+// (permissions_rest/data_permissions/graph.clj: ellide?, rename-or-ellide-kv, remove-empty-vals; master
+// 2025, and permissions/models/data_permissions/graph.clj from 0.50). The least permissive view-data is
+// blocked, so a database blocked for a group shows as no view-data at all, or no entry for the database
+// or the group. Absent therefore means blocked; "blocked" itself is accepted too, as older emulations
+// and a future Metabase that stops eliding would send it.
 func (d dialect) isBlocked(perms metabase.DBPermissions) bool {
 	if d.legacyGraph() {
 		data, _ := perms["data"].(map[string]any)
 		return data["schemas"] == "block"
 	}
-	return perms["view-data"] == "blocked"
+	v, ok := perms["view-data"]
+	return !ok || v == nil || v == "blocked"
 }
 
-// sandboxDB gives a tenant group the sandboxed table (and the query builder on it, without which
-// /api/dataset refuses its queries) and blocks the database's other tables.
-func (d dialect) sandboxDB(db metabase.Database, table metabase.Table) metabase.DBPermissions {
+// sandboxDB gives a tenant group the sandboxed tables (and the query builder on them, without which
+// /api/dataset refuses its queries) and blocks the database's other tables. Each table's schema key is the
+// table record's own schema: "PUBLIC" on H2, "" for the SQLite Sample Database's nil schema (graph.clj
+// data-permissions-graph: (or schema "")).
+func (d dialect) sandboxDB(db metabase.Database, sandboxed ...metabase.Table) metabase.DBPermissions {
+	isSandboxed := func(t metabase.Table) bool {
+		for _, s := range sandboxed {
+			if s.ID == t.ID {
+				return true
+			}
+		}
+		return false
+	}
 	if d.legacyGraph() {
-		tables := map[string]any{}
+		schemas := map[string]any{}
 		for _, t := range db.Tables {
-			if t.Schema == table.Schema && t.ID != table.ID {
+			tables := schemaMap(schemas, t.Schema)
+			if isSandboxed(t) {
+				tables[strconv.Itoa(t.ID)] = map[string]any{"read": "all", "query": "segmented"}
+			} else {
 				tables[strconv.Itoa(t.ID)] = "none"
 			}
 		}
-		tables[strconv.Itoa(table.ID)] = map[string]any{"read": "all", "query": "segmented"}
-		return metabase.DBPermissions{"data": map[string]any{"schemas": map[string]any{table.Schema: tables}, "native": "none"}}
+		return metabase.DBPermissions{"data": map[string]any{"schemas": schemas, "native": "none"}}
 	}
 	view, create := map[string]any{}, map[string]any{}
 	for _, t := range db.Tables {
-		if t.ID == table.ID {
+		if isSandboxed(t) {
+			schemaMap(view, t.Schema)[strconv.Itoa(t.ID)] = "sandboxed"
+			schemaMap(create, t.Schema)[strconv.Itoa(t.ID)] = "query-builder"
 			continue
 		}
 		schemaMap(view, t.Schema)[strconv.Itoa(t.ID)] = "blocked"
 		schemaMap(create, t.Schema)[strconv.Itoa(t.ID)] = "no"
 	}
-	schemaMap(view, table.Schema)[strconv.Itoa(table.ID)] = "sandboxed"
-	schemaMap(create, table.Schema)[strconv.Itoa(table.ID)] = "query-builder"
 	return metabase.DBPermissions{"view-data": view, "create-queries": create}
 }
 
@@ -110,16 +129,46 @@ func schemaMap(m map[string]any, schema string) map[string]any {
 	return s
 }
 
-// isSandboxed reports whether a group's permissions sandbox the table and let it query it.
-func (d dialect) isSandboxed(perms metabase.DBPermissions, table metabase.Table) bool {
+// isSandboxed reports whether a group's permissions sandbox exactly the given tables (with the query
+// builder on them, and no native SQL) and leave every other table of the database blocked. Blocked values
+// are elided from the graph (see isBlocked), so "absent" counts as blocked.
+func (d dialect) isSandboxed(perms metabase.DBPermissions, db metabase.Database, sandboxed ...metabase.Table) bool {
+	want := map[int]bool{}
+	for _, t := range sandboxed {
+		want[t.ID] = true
+	}
 	if d.legacyGraph() {
 		data, _ := perms["data"].(map[string]any)
-		v, _ := tableLevel(data["schemas"], table).(map[string]any)
-		return v["query"] == "segmented"
+		for _, t := range sandboxed {
+			v, _ := tableLevel(data["schemas"], t).(map[string]any)
+			if v["query"] != "segmented" {
+				return false
+			}
+		}
+		return true
 	}
-	create := tableLevel(perms["create-queries"], table)
-	return tableLevel(perms["view-data"], table) == "sandboxed" &&
-		(create == "query-builder" || create == "query-builder-and-native")
+	tables := db.Tables
+	if len(tables) == 0 {
+		tables = sandboxed
+	}
+	for _, t := range tables {
+		view := tableLevel(perms["view-data"], t)
+		if want[t.ID] {
+			if view != "sandboxed" || tableLevel(perms["create-queries"], t) != "query-builder" {
+				return false
+			}
+			continue
+		}
+		if view != nil && view != "blocked" {
+			return false
+		}
+	}
+	for _, t := range sandboxed {
+		if _, ok := db.TableByID(t.ID); !ok && len(db.Tables) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // tableLevel reads a permission value for one table out of any of the graph's granularities: the whole

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 )
 
@@ -72,24 +71,6 @@ func (t Tenant) Slug() string {
 // DemoEmail is the email of the tenant's demo user, the one the checkpoints sign in as.
 func (t Tenant) DemoEmail() string { return "demo." + t.Slug() + "@example.com" }
 
-// ParseTenant reads NAME=ACCOUNT_ID as given to --tenant.
-func ParseTenant(s string) (Tenant, error) {
-	name, id, ok := strings.Cut(s, "=")
-	name = strings.TrimSpace(name)
-	if !ok || name == "" {
-		return Tenant{}, fmt.Errorf("parse tenant %q: want NAME=ACCOUNT_ID, e.g. Customer-Acme=28", s)
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(id))
-	if err != nil || n <= 0 {
-		return Tenant{}, fmt.Errorf("parse tenant %q: account id %q is not a positive whole number", s, id)
-	}
-	t := Tenant{Name: name, AccountID: n}
-	if t.Slug() == "" {
-		return Tenant{}, fmt.Errorf("parse tenant %q: the name needs at least one letter or digit", s)
-	}
-	return t, nil
-}
-
 // DefaultHostAppURL is the host app's origin when nothing else is chosen (the guide's sample app port).
 const DefaultHostAppURL = "http://localhost:8080"
 
@@ -119,14 +100,17 @@ func (c Config) withDefaults() Config {
 // validate says everything wrong with the configuration at once, without repeating a secret.
 func (c Config) validate() error {
 	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	// Every problem of the configuration is bad input (exit 2), so each is a *ValidationError.
+	bad := func(format string, args ...any) {
+		errs = append(errs, &ValidationError{Problem: fmt.Sprintf(format, args...)})
+	}
 	if c.MetabaseURL == "" {
-		bad("no Metabase URL: give --metabase-url http://host:port, or let embedwizard run Metabase in Docker")
-	} else if _, err := siteOf(c.MetabaseURL); err != nil {
-		bad("Metabase URL %w", err)
+		bad("no Metabase URL: give the URL of a running Metabase (http://host:port), or let embedwizard run Metabase in Docker")
+	} else if err := ValidateMetabaseURL(c.MetabaseURL); err != nil {
+		errs = append(errs, err)
 	}
 	if u, err := siteOf(c.HostAppURL); err != nil {
-		bad("host app URL %w", err)
+		bad("host app URL %v", err)
 	} else if u.RawQuery != "" || u.Fragment != "" {
 		bad("host app URL %q: give only scheme://host:port (and a path prefix if any), without ? or #", c.HostAppURL)
 	}
@@ -148,8 +132,8 @@ func (c Config) validate() error {
 	}
 	names, slugs := map[string]string{}, map[string]string{}
 	for _, t := range c.Tenants {
-		if t.Slug() == "" || t.AccountID <= 0 {
-			bad("tenant %q (account %d): want a name with a letter or digit and a positive account id, e.g. Customer-Acme=28", t.Name, t.AccountID)
+		if err := ValidateTenant(t); err != nil {
+			errs = append(errs, err)
 			continue
 		}
 		if prev, ok := names[strings.ToLower(t.GroupName())]; ok {
@@ -186,5 +170,6 @@ func CheckLicenseFormat(token string) error {
 	} else if licensePattern.MatchString(strings.ToLower(token)) {
 		why = "Metabase accepts only lower-case hexadecimal"
 	}
-	return fmt.Errorf("license token %s is not in Metabase's format: %s; copy it again from your Metabase store account", Mask(token), why)
+	return &ValidationError{Input: "license token", Value: Mask(token), Problem: "it is not in Metabase's format: " + why,
+		Fix: "copy it again from your Metabase store account"}
 }

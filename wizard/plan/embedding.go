@@ -98,6 +98,17 @@ func IdentityProviderURI(hostAppURL string) string {
 }
 
 func (p *Plan) jwtDiff(ctx context.Context, set map[string]metabase.Setting) (map[string]any, error) {
+	// Sign-in goes live with this step, so every tenant's group must exist (and, by the step order, be
+	// sandboxed) before: the mappings need its id.
+	missing, err := p.findTenantGroups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(missing) > 0 {
+		t := p.st.Tenants[missing[0]]
+		return nil, notYet(fmt.Sprintf("tenant %s has no Metabase group %q yet", t.Name, t.GroupName()),
+			"The groups step makes it; embedwizard up runs every step in order.")
+	}
 	changes := map[string]any{}
 	uri := IdentityProviderURI(p.cfg.HostAppURL)
 	p.want(changes, set, metabase.SettingJWTIdentityProviderURI, uri, settingString(set[metabase.SettingJWTIdentityProviderURI]) == uri)
@@ -111,23 +122,31 @@ func (p *Plan) jwtDiff(ctx context.Context, set map[string]metabase.Setting) (ma
 	// Metabase makes users on their first sign-in unless this was switched off (default on, contract §4).
 	prov, ok := set[metabase.SettingJWTUserProvisioning]
 	p.want(changes, set, metabase.SettingJWTUserProvisioning, true, !ok || prov.Value == nil || settingBool(prov))
+	if err := p.groupsDiff(changes, set); err != nil {
+		return nil, err
+	}
 	return changes, nil
 }
 
 // applyJWT writes the JWT settings with a signing key made the way the admin UI's "Generate key" does,
 // unless Metabase already holds the key the state knows. The key is saved in the state before Metabase gets
-// it, so an interruption in between cannot leave a key nobody knows.
+// it, so an interruption in between cannot leave a key nobody knows. A key shorter than 256 bits, from
+// Metabase or from an earlier run, is never kept: Metabase is asked once more, then the step fails.
 func (p *Plan) applyJWT(ctx context.Context) error {
 	set, err := p.readSettings(ctx)
 	if err != nil {
 		return err
 	}
 	cur := settingString(set[metabase.SettingJWTSharedSecret])
-	if p.st.JWTSecret == "" || (cur != "" && !secretMatches(cur, p.st.JWTSecret)) {
-		if cur != "" {
+	weak := p.st.JWTSecret != "" && ValidateJWTKey(p.st.JWTSecret) != nil
+	if weak {
+		p.progress("warning: the saved JWT signing key is shorter than 256 bits; a new one is generated")
+	}
+	if p.st.JWTSecret == "" || weak || (cur != "" && !secretMatches(cur, p.st.JWTSecret)) {
+		if cur != "" && !weak {
 			p.progress("warning: replacing a JWT signing key that embedwizard did not make; apps signing with the old key must take the new one")
 		}
-		key, err := p.mb.RandomToken(ctx)
+		key, err := p.generateKey(ctx)
 		if err != nil {
 			return err
 		}
@@ -137,6 +156,24 @@ func (p *Plan) applyJWT(ctx context.Context) error {
 		}
 	}
 	return p.applySettings(p.jwtDiff)(ctx)
+}
+
+// generateKey asks Metabase for a signing key (GET /api/util/random_token: 32 random bytes as 64 hex
+// characters), and once more if the answer is shorter than that (an empty answer included), so that a bad
+// answer can neither pass as a key nor wedge later runs: nothing is saved until a good key comes.
+func (p *Plan) generateKey(ctx context.Context) (string, error) {
+	for try := 0; try < 2; try++ {
+		key, err := p.mb.RandomToken(ctx)
+		if err != nil {
+			return "", err
+		}
+		if ValidateJWTKey(key) == nil {
+			return key, nil
+		}
+		p.progress("warning: Metabase generated a JWT key of %d characters, under 256 bits; asking again", len(key))
+	}
+	return "", withHint(fmt.Errorf("generate a JWT signing key: GET /api/util/random_token answered twice with a key shorter than %d characters", MinJWTKeyLength),
+		"Something between embedwizard and Metabase changes its answers, or Metabase is broken: set METABASE_JWT_SHARED_SECRET to 64 hex characters (openssl rand -hex 32) and run again.")
 }
 
 // secretMatches compares Metabase's jwt-shared-secret with the known key: in full when Metabase shows it,

@@ -17,6 +17,9 @@ const (
 	StepVerified
 	// StepFailed: Check, Apply or Verify failed; Err and Hint say what and what to do.
 	StepFailed
+	// StepWarning: the step goes on, but something needs the user's attention; Message says what (no
+	// "warning: " prefix).
+	StepWarning
 )
 
 func (k EventKind) String() string {
@@ -33,6 +36,8 @@ func (k EventKind) String() string {
 		return "verified"
 	case StepFailed:
 		return "failed"
+	case StepWarning:
+		return "warning"
 	}
 	return "unknown"
 }
@@ -65,4 +70,8 @@ type StepInfo struct {
 	Calls []string
 	// Checkpoint is true for the guide's CHECKPOINT steps, which Verify rather than write.
 	Checkpoint bool
+	// GuideOrder is the step's place in the guide (1 = first). The plan runs the steps in a safer order
+	// (Steps lists that order: tenants are restricted before JWT sign-in goes live), and a front end that
+	// wants the guide's order sorts by this.
+	GuideOrder int
 }

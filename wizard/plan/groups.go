@@ -13,19 +13,11 @@ import (
 // per tenant, found by name case-insensitively or made, and the tenant's JWT group claim mapped to it.
 
 func (p *Plan) checkGroups(ctx context.Context) (bool, error) {
-	set, err := p.readSettings(ctx)
-	if err != nil {
+	if _, err := p.dialect(ctx); err != nil {
 		return false, err
 	}
 	missing, err := p.findTenantGroups(ctx)
-	if err != nil {
-		return false, err
-	}
-	if len(missing) > 0 {
-		return false, nil
-	}
-	changes, err := p.groupsDiff(set)
-	return len(changes) == 0, err
+	return len(missing) == 0, err
 }
 
 func (p *Plan) applyGroups(ctx context.Context) error {
@@ -43,23 +35,24 @@ func (p *Plan) applyGroups(ctx context.Context) error {
 		p.cache.groups = nil
 		t.GroupID = g.ID
 	}
-	set, err := p.readSettings(ctx)
-	if err != nil {
-		return err
-	}
-	changes, err := p.groupsDiff(set)
-	if err != nil {
-		return err
-	}
-	return p.writeSettings(ctx, changes)
+	return nil
 }
 
 // findTenantGroups records the group id of every tenant whose group exists and returns the indexes of the
 // tenants without one.
 func (p *Plan) findTenantGroups(ctx context.Context) ([]int, error) {
 	var missing []int
+	gs, err := p.groups(ctx)
+	if err != nil {
+		return nil, err
+	}
 	for i := range p.st.Tenants {
 		t := &p.st.Tenants[i]
+		if name, ok := reservedGroup(t.GroupName(), gs); ok {
+			return nil, &ValidationError{Input: "tenant", Value: printable(t.Name),
+				Problem: fmt.Sprintf("its Metabase group %q is this Metabase's own group %q", t.GroupName(), name),
+				Fix:     "choose a name of your customer, e.g. Customer-Acme=28"}
+		}
 		g, ok, err := p.tenantGroup(ctx, t.Tenant)
 		if err != nil {
 			return nil, err
@@ -75,13 +68,19 @@ func (p *Plan) findTenantGroups(ctx context.Context) ([]int, error) {
 }
 
 // groupsDiff wants group sync on and each tenant's claim mapped to its group, keeping every other mapping
-// and every other group of the same claim.
-func (p *Plan) groupsDiff(set map[string]metabase.Setting) (map[string]any, error) {
-	changes := map[string]any{}
+// and every other group of the same claim. It adds to changes.
+//
+// How Metabase syncs (sso/integrations/jwt.clj sync-groups!, 0.50–0.5x; integrations.common
+// sync-group-memberships!): only with jwt-group-sync on; a token without the groups claim leaves the user's
+// groups as they are; with mappings the mapped groups of the claim are added and the user is removed from
+// every other *mapped* group (groups no mapping names are never touched). Without any mapping newer versions
+// match the claim to group names. The plan always maps each tenant's claim to its group id, so the outcome
+// is the same on every version; the groups checkpoint proves it.
+func (p *Plan) groupsDiff(changes map[string]any, set map[string]metabase.Setting) error {
 	p.want(changes, set, metabase.SettingJWTGroupSync, true, settingBool(set[metabase.SettingJWTGroupSync]))
 	mappings, err := groupMappings(set[metabase.SettingJWTGroupMappings].Value)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	complete := true
 	for _, t := range p.st.Tenants {
@@ -91,7 +90,7 @@ func (p *Plan) groupsDiff(set map[string]metabase.Setting) (map[string]any, erro
 		}
 	}
 	p.want(changes, set, metabase.SettingJWTGroupMappings, mappings, complete)
-	return changes, nil
+	return nil
 }
 
 // groupMappings reads jwt-group-mappings, {"claim": [group ids]}, as GET /api/setting gives it: a JSON

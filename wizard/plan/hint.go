@@ -24,6 +24,39 @@ func (h *hinted) Unwrap() error { return h.err }
 // withHint attaches what to do to an error; StepFailed carries it as Hint.
 func withHint(err error, hint string) error { return &hinted{err: err, hint: hint} }
 
+// notYetError is a Check that cannot tell because a step before it has not run (the dashboard's collection
+// is not known before the dashboard step, a tenant has no group before the groups step): the step is not
+// done, which is no failure. Survey reports such a step as pending; Apply, run out of order, fails with it.
+type notYetError struct {
+	what, hint string
+}
+
+func (e *notYetError) Error() string { return e.what }
+
+// notYet says a step's Check depends on an earlier step that has not run.
+func notYet(what, hint string) error { return withHint(&notYetError{what: what, hint: hint}, hint) }
+
+// isNotYet reports whether err says an earlier step has not run.
+func isNotYet(err error) bool {
+	var n *notYetError
+	return errors.As(err, &n)
+}
+
+// LicenseError is Metabase refusing the license token, or a license that lacks a feature the quick start
+// needs: a missing prerequisite (exit code 3), unlike a 500 or a dropped connection at the license step.
+type LicenseError struct {
+	// Missing lists the features the license lacks, as "sso_jwt (JWT single sign-on)".
+	Missing []string
+	// Refused is set when Metabase refused the token itself (400 on PUT premium-embedding-token).
+	Refused bool
+	// NoToken is set when no token was given and Metabase has none.
+	NoToken bool
+	Err     error
+}
+
+func (e *LicenseError) Error() string { return e.Err.Error() }
+func (e *LicenseError) Unwrap() error { return e.Err }
+
 const resume = "Run the same command again: the finished steps are kept and the plan resumes here."
 
 // hintFor says what to do about a failure: the step's own hint when it gave one, else one read from the

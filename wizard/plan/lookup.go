@@ -23,6 +23,7 @@ type cache struct {
 	settings    map[string]metabase.Setting
 	groups      []metabase.Group
 	sample      *sampleDB
+	dashboard   *metabase.Dashboard
 }
 
 // sampleDB is the Sample Database as the steps need it.
@@ -43,6 +44,11 @@ func (p *Plan) session(ctx context.Context) error {
 		who = "the API key " + Mask(p.cfg.APIKey)
 		p.mb.UseAPIKey(p.cfg.APIKey)
 	} else if err := p.mb.Login(ctx, p.cfg.AdminEmail, p.cfg.AdminPassword); err != nil {
+		if errors.Is(err, metabase.ErrMFARequired) {
+			return withHint(err, "Metabase asks "+p.cfg.AdminEmail+" for a second factor, which embedwizard cannot give: create an admin API key "+
+				"(Admin settings > Authentication > API keys, group Administrators) and set EMBEDWIZARD_API_KEY to it. "+
+				"API keys (X-API-Key) are not subject to MFA.")
+		}
 		if metabase.IsStatus(err, http.StatusUnauthorized) || metabase.IsStatus(err, http.StatusBadRequest) {
 			return withHint(err, "Metabase already has an admin account and refused this password for "+p.cfg.AdminEmail+
 				": set EMBEDWIZARD_ADMIN_PASSWORD (and --admin-email) to an admin's credentials, or EMBEDWIZARD_API_KEY to an admin API key, then run again.")
@@ -97,10 +103,11 @@ func (p *Plan) dialect(ctx context.Context) (dialect, error) {
 func licenseError(missing []string, tokenGiven bool) error {
 	err := fmt.Errorf("the license does not unlock %s", strings.Join(missing, ", "))
 	if !tokenGiven {
-		return withHint(fmt.Errorf("Metabase has no Pro/Enterprise license: %w", err),
-			"Set MB_PREMIUM_EMBEDDING_TOKEN to your license token (or pass --license-file FILE) and run again; a free trial is at https://www.metabase.com/product/pro. Nothing was changed in Metabase.")
+		return withHint(&LicenseError{Missing: missing, NoToken: true, Err: fmt.Errorf("Metabase has no Pro/Enterprise license: %w", err)},
+			"Set MB_PREMIUM_EMBEDDING_TOKEN to your license token (or give it in a license file) and run again; a free trial is at https://www.metabase.com/product/pro. Nothing was changed in Metabase.")
 	}
-	return withHint(err, "Interactive embedding with sandboxing needs a Pro or Enterprise plan: check the token in your Metabase store account (Admin settings > License shows what it unlocks), then run again. Nothing else was changed in Metabase.")
+	return withHint(&LicenseError{Missing: missing, Err: err},
+		"Interactive embedding with sandboxing needs a Pro or Enterprise plan: check the token in your Metabase store account (Admin settings > License shows what it unlocks), then run again. Nothing else was changed in Metabase.")
 }
 
 // settings is GET /api/setting by key, read once per run until a write.
@@ -147,7 +154,7 @@ func (p *Plan) allUsers(ctx context.Context) (metabase.Group, error) {
 	}
 	g, ok := metabase.FindMagicGroup(gs, metabase.MagicAllUsers)
 	if !ok {
-		return metabase.Group{}, fmt.Errorf("find the All Users group: no group has magic_group_type %q", metabase.MagicAllUsers)
+		return metabase.Group{}, fmt.Errorf("find the All Users group: no group has magic_group_type %q, nor (on versions without that field) the name All Users", metabase.MagicAllUsers)
 	}
 	return g, nil
 }
@@ -182,11 +189,19 @@ func (p *Plan) sample(ctx context.Context) (sampleDB, error) {
 		if err != nil {
 			return false, err
 		}
-		id := 0
+		// By is_sample (database.clj :is_sample, every version); the name only when no database says it is
+		// the sample, as a renamed or re-added copy might.
+		id, byName := 0, 0
 		for _, d := range dbs {
-			if d.IsSample || (id == 0 && strings.EqualFold(d.Name, "Sample Database")) {
+			if d.IsSample && id == 0 {
 				id = d.ID
 			}
+			if byName == 0 && strings.EqualFold(d.Name, "Sample Database") {
+				byName = d.ID
+			}
+		}
+		if id == 0 {
+			id = byName
 		}
 		if id == 0 {
 			why = "Metabase lists no Sample Database"
@@ -219,6 +234,22 @@ func (p *Plan) sample(ctx context.Context) (sampleDB, error) {
 	p.st.SampleDatabaseID, p.st.InvoicesTableID, p.st.AccountIDFieldID = s.db.ID, s.invoices.ID, s.account.ID
 	p.cache.sample = &s
 	return s, nil
+}
+
+// dashboard is the saved dashboard with its cards as the admin sees it, read once per run.
+func (p *Plan) dashboard(ctx context.Context) (metabase.Dashboard, error) {
+	if p.cache.dashboard != nil && p.cache.dashboard.ID == p.st.DashboardID {
+		return *p.cache.dashboard, nil
+	}
+	if p.st.DashboardID == 0 {
+		return metabase.Dashboard{}, notYet("the dashboard is not saved yet", "The dashboard step saves it; embedwizard up runs every step in order.")
+	}
+	d, err := p.mb.Dashboard(ctx, p.st.DashboardID)
+	if err != nil {
+		return metabase.Dashboard{}, err
+	}
+	p.cache.dashboard = &d
+	return d, nil
 }
 
 var errPollTimeout = errors.New("gave up waiting")

@@ -105,8 +105,10 @@ func (p *Plan) Config() Config { return p.cfg }
 func (p *Plan) APICalls() (calls, writes int) { return int(p.calls.Load()), int(p.writes.Load()) }
 
 // Survey runs the Checks only (and logs in) and reports the steps already in place as StepAlreadyDone, so a
-// front end can show them before anything is written. It stops quietly at the first step a later Check
-// depends on (the admin account, the license) when that one is not in place; checkpoints are not run.
+// front end can show them before anything is written. A step whose Check depends on an earlier step that
+// has not run is simply not done: Survey goes on to the next one, so a run stopped between any two steps
+// surveys cleanly. It stops quietly at the first step every later Check depends on (the admin account, the
+// license) when that one is not in place; checkpoints are not run.
 func (p *Plan) Survey(ctx context.Context, emit func(Event)) error {
 	emit = orNop(emit)
 	p.cache = cache{}
@@ -115,6 +117,9 @@ func (p *Plan) Survey(ctx context.Context, emit func(Event)) error {
 			continue
 		}
 		done, err := s.Check(ctx)
+		if isNotYet(err) {
+			continue
+		}
 		if err != nil {
 			return p.fail(emit, s, err)
 		}
@@ -153,6 +158,10 @@ func (p *Plan) RunStep(ctx context.Context, id string, emit func(Event)) error {
 	p.cache.emit = func(msg string) {
 		if !seen[msg] {
 			seen[msg] = true
+			if w, ok := strings.CutPrefix(msg, "warning: "); ok {
+				emit(Event{Kind: StepWarning, Step: s.StepInfo, Message: w})
+				return
+			}
 			emit(Event{Kind: StepProgress, Step: s.StepInfo, Message: msg})
 		}
 	}
@@ -174,6 +183,10 @@ func (p *Plan) RunStep(ctx context.Context, id string, emit func(Event)) error {
 		return nil
 	}
 	done, err := s.Check(ctx)
+	if isNotYet(err) {
+		// An earlier step has not run: Apply would fail the same way, so say so now.
+		return p.fail(emit, s, err)
+	}
 	if err != nil {
 		return p.fail(emit, s, err)
 	}
@@ -280,7 +293,8 @@ func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // IsWrite reports whether a call changes Metabase. Logging in (POST /api/session), SSO sign-ins (GET
-// /auth/sso) and queries (POST /api/dataset: Metabase runs queries only through POST) do not count.
+// /auth/sso) and queries do not count: Metabase runs queries only through POST, at /api/dataset, a card's
+// /api/card/:id/query and a dashboard card's /api/dashboard/:id/dashcard/:dc/card/:card/query.
 func IsWrite(method, path string) bool {
 	switch method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
@@ -289,6 +303,9 @@ func IsWrite(method, path string) bool {
 	if method == http.MethodPost {
 		p := strings.TrimSuffix(path, "/")
 		if strings.HasSuffix(p, "/api/session") || strings.HasSuffix(p, "/api/dataset") {
+			return false
+		}
+		if strings.HasSuffix(p, "/query") && (strings.Contains(p, "/api/card/") || strings.Contains(p, "/api/dashboard/")) {
 			return false
 		}
 	}

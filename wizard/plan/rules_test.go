@@ -116,7 +116,9 @@ func TestConfigValidation(t *testing.T) {
 		want   string // in the error; "" = valid
 	}{
 		{"defaults", func(*Config) {}, ""},
-		{"no Metabase URL", func(c *Config) { c.MetabaseURL = "" }, "--metabase-url"},
+		{"no Metabase URL", func(c *Config) { c.MetabaseURL = "" }, "no Metabase URL"},
+		{"Metabase URL with a password", func(c *Config) { c.MetabaseURL = "http://admin:hunter2@localhost:3000" }, "user name or password"},
+		{"tenant named like a built-in group", func(c *Config) { c.Tenants = []Tenant{{Name: "administrators", AccountID: 5}} }, "Metabase's own group"},
 		{"Metabase URL without scheme", func(c *Config) { c.MetabaseURL = "localhost:3000" }, "Metabase URL"},
 		{"host app URL with a query", func(c *Config) { c.HostAppURL = "http://localhost:8080/?x=1" }, "without ? or #"},
 		{"no password", func(c *Config) { c.AdminPassword = "" }, "EMBEDWIZARD_ADMIN_PASSWORD"},
@@ -127,7 +129,7 @@ func TestConfigValidation(t *testing.T) {
 		{"tenants sharing a group", func(c *Config) {
 			c.Tenants = []Tenant{{Name: "Customer-Acme", AccountID: 1}, {Name: "Customer Acme", AccountID: 2}}
 		}, "same Metabase group"},
-		{"tenant without account", func(c *Config) { c.Tenants = []Tenant{{Name: "X"}} }, "positive account id"},
+		{"tenant without account", func(c *Config) { c.Tenants = []Tenant{{Name: "X"}} }, "positive whole number"},
 		{"bad UI option", func(c *Config) { c.UIOptions = map[string]string{"a&b": "1"} }, "UI option"},
 	}
 	for _, tt := range tests {
@@ -137,6 +139,12 @@ func TestConfigValidation(t *testing.T) {
 			_, err := New(c, nil, Options{})
 			if (tt.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.want)) {
 				t.Errorf("New = %v, want an error about %q", err, tt.want)
+			}
+			if err != nil && !IsValidation(err) {
+				t.Errorf("New = %v: not a *ValidationError, so cmd would not exit 2", err)
+			}
+			if err != nil && strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("the error shows the URL's password: %v", err)
 			}
 		})
 	}
@@ -210,34 +218,93 @@ func TestDialect(t *testing.T) {
 			if d.legacyGraph() != tt.legacy {
 				t.Errorf("legacy graph %v, want %v", d.legacyGraph(), tt.legacy)
 			}
-			// What the plan writes must read back as done once it has gone through JSON, as from a GET.
-			if !d.isBlocked(viaJSON(t, d.blockDB())) {
-				t.Errorf("blockDB does not read back as blocked")
-			}
-			if d.isBlocked(viaJSON(t, d.sandboxDB(db, inv))) {
-				t.Errorf("a sandboxed database reads as blocked")
-			}
-			if !d.isSandboxed(viaJSON(t, d.sandboxDB(db, inv)), inv) {
-				t.Errorf("sandboxDB does not read back as sandboxed: %v", d.sandboxDB(db, inv))
-			}
-			if d.isSandboxed(viaJSON(t, d.sandboxDB(db, db.Tables[1])), inv) {
-				t.Errorf("another table's sandbox reads as Invoices'")
+			// What the plan writes must read back as done once it has gone through JSON, as from a GET, and
+			// once Metabase elided its least permissive values, as GET /api/permissions/graph does.
+			for name, back := range map[string]func(*testing.T, metabase.DBPermissions) metabase.DBPermissions{"as sent": viaJSON, "elided": elided} {
+				if !d.isBlocked(back(t, d.blockDB())) {
+					t.Errorf("%s: blockDB does not read back as blocked", name)
+				}
+				if d.isBlocked(back(t, d.sandboxDB(db, inv))) && !d.legacyGraph() {
+					t.Errorf("%s: a sandboxed database reads as blocked", name)
+				}
+				if !d.isSandboxed(back(t, d.sandboxDB(db, inv)), db, inv) {
+					t.Errorf("%s: sandboxDB does not read back as sandboxed: %v", name, d.sandboxDB(db, inv))
+				}
+				if d.isSandboxed(back(t, d.sandboxDB(db, db.Tables[1])), db, inv) {
+					t.Errorf("%s: another table's sandbox reads as Invoices'", name)
+				}
 			}
 		})
 	}
-	// Granularities a hand-made graph may have.
+	// A database absent from the graph (every value elided) is blocked: graph.clj remove-empty-vals.
 	d := newDialect(metabase.Properties{})
-	for _, perms := range []metabase.DBPermissions{
-		{"view-data": map[string]any{"PUBLIC": map[string]any{"8": "sandboxed"}}, "create-queries": "query-builder"},
-		{"view-data": map[string]any{"PUBLIC": map[string]any{"8": "sandboxed"}}, "create-queries": map[string]any{"PUBLIC": "query-builder-and-native"}},
+	if !d.isBlocked(nil) || !d.isBlocked(metabase.DBPermissions{"download": map[string]any{"schemas": "full"}}) {
+		t.Errorf("an elided view-data does not read as blocked")
+	}
+	if d.isBlocked(metabase.DBPermissions{"view-data": "unrestricted"}) {
+		t.Errorf("unrestricted reads as blocked")
+	}
+	// Granularities a hand-made graph may have.
+	for _, tc := range []struct {
+		perms metabase.DBPermissions
+		want  bool
+	}{
+		{metabase.DBPermissions{"view-data": map[string]any{"PUBLIC": map[string]any{"8": "sandboxed"}}, "create-queries": "query-builder"}, true},
+		{metabase.DBPermissions{"view-data": map[string]any{"PUBLIC": map[string]any{"8": "sandboxed", "3": "blocked"}}, "create-queries": map[string]any{"PUBLIC": "query-builder"}}, true},
+		// Native SQL on a sandboxed table is not what the guide grants.
+		{metabase.DBPermissions{"view-data": map[string]any{"PUBLIC": map[string]any{"8": "sandboxed"}}, "create-queries": map[string]any{"PUBLIC": "query-builder-and-native"}}, false},
+		// Another table left unrestricted: the tenant would see all of it.
+		{metabase.DBPermissions{"view-data": map[string]any{"PUBLIC": map[string]any{"8": "sandboxed", "3": "unrestricted"}}, "create-queries": "query-builder"}, false},
+		// Without query access /api/dataset would refuse its queries.
+		{metabase.DBPermissions{"view-data": map[string]any{"PUBLIC": map[string]any{"8": "sandboxed"}}}, false},
 	} {
-		if !d.isSandboxed(perms, inv) {
-			t.Errorf("isSandboxed(%v) = false", perms)
+		if got := d.isSandboxed(tc.perms, db, inv); got != tc.want {
+			t.Errorf("isSandboxed(%v) = %v, want %v", tc.perms, got, tc.want)
 		}
 	}
-	if d.isSandboxed(metabase.DBPermissions{"view-data": map[string]any{"PUBLIC": map[string]any{"8": "sandboxed"}}}, inv) {
-		t.Errorf("a sandbox without query access counts as done; /api/dataset would refuse its queries")
+	// The SQLite Sample Database (0.64+) has a nil schema, keyed "" in the graph.
+	sq := metabase.Database{ID: 1, Tables: []metabase.Table{{ID: 8}, {ID: 3}}}
+	if got := viaJSON(t, d.sandboxDB(sq, sq.Tables[0])); !d.isSandboxed(elided(t, got), sq, sq.Tables[0]) {
+		t.Errorf("a SQLite (schema \"\") sandbox does not read back: %v", got)
+	} else if _, ok := got["view-data"].(map[string]any)[""]; !ok {
+		t.Errorf("the SQLite sandbox is not keyed by the empty schema: %v", got)
 	}
+}
+
+// elided is what GET /api/permissions/graph answers for perms: the least permissive value of each type
+// left out, then every empty map (graph.clj ellide?, remove-empty-vals).
+func elided(t *testing.T, p metabase.DBPermissions) metabase.DBPermissions {
+	t.Helper()
+	least := map[string]string{"view-data": "blocked", "create-queries": "no", "download": "none", "data-model": "none", "details": "no"}
+	var walk func(kind string, v any) any
+	walk = func(kind string, v any) any {
+		switch x := v.(type) {
+		case string:
+			if x == least[kind] {
+				return nil
+			}
+			return x
+		case map[string]any:
+			out := map[string]any{}
+			for k, y := range x {
+				if w := walk(kind, y); w != nil {
+					out[k] = w
+				}
+			}
+			if len(out) == 0 {
+				return nil
+			}
+			return out
+		}
+		return v
+	}
+	out := metabase.DBPermissions{}
+	for k, v := range viaJSON(t, p) {
+		if w := walk(k, v); w != nil {
+			out[k] = w
+		}
+	}
+	return out
 }
 
 func viaJSON(t *testing.T, p metabase.DBPermissions) metabase.DBPermissions {
@@ -351,6 +418,95 @@ func TestHintFor(t *testing.T) {
 	for _, tt := range tests {
 		if got := hintFor(tt.err, "http://mb"); !strings.Contains(got, tt.want) {
 			t.Errorf("hintFor(%v) = %q, want %q", tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestParseTenant(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string // in the error; "" = valid
+	}{
+		{"Customer-Acme=28", ""},
+		{"Globex Corp=7", ""},
+		{"Administrators=5", "Metabase's own group"},
+		{"all-users=5", "Metabase's own group"}, // "all users" after the name → group mapping
+		{"ALL USERS=5", "Metabase's own group"},
+		{"All-tenant-users=5", "Metabase's own group"},
+		{"Data-Analysts=5", "Metabase's own group"},
+		{"Acme\x1b[31m=5", "control characters"},
+		{"Acme\u202e=5", "control characters"}, // a right-to-left override
+		{"Ac\tme=5", "control characters"},
+		{strings.Repeat("a", 65) + "=5", "longer than 64"},
+		{strings.Repeat("a", 64) + "=5", ""},
+		{"Acme", "NAME=ACCOUNT_ID"},
+		{"Acme=0", "positive whole number"},
+		{"Acme=x", "positive whole number"},
+		{"---=5", "letter or digit"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			_, err := ParseTenant(tc.in)
+			if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+				t.Fatalf("ParseTenant(%q) = %v, want %q", tc.in, err, tc.want)
+			}
+			if err != nil && !IsValidation(err) {
+				t.Fatalf("not a *ValidationError: %v", err)
+			}
+			if err != nil && strings.ContainsAny(err.Error(), "\x1b\u202e\t") {
+				t.Fatalf("the error prints the control characters: %q", err)
+			}
+		})
+	}
+}
+
+func TestValidateMetabaseURL(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+	}{
+		{"http://localhost:3000", ""},
+		{"https://metabase.example.com", ""},
+		{"https://example.com/metabase", ""},
+		{"http://[::1]:3000", ""},
+		{"http://admin:s3cret@localhost:3000", "user name or password"},
+		{"http://admin@localhost:3000", "user name or password"},
+		{"http://localhost:3000/?x=1", "query or fragment"},
+		{"http://localhost:3000/#top", "query or fragment"},
+		{"http://localhost:3000?", "query or fragment"},
+		{"http://:3000", "no host"},
+		{"http://localhost:0", "not in 1-65535"},
+		{"http://localhost:65536", "not in 1-65535"},
+		{"http://localhost:", "empty port"},
+		{"ftp://localhost", "not http or https"},
+		{"localhost:3000", "not http or https"},
+	} {
+		err := ValidateMetabaseURL(tc.in)
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("ValidateMetabaseURL(%q) = %v, want %q", tc.in, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("the error shows the password: %v", err)
+		}
+	}
+}
+
+func TestValidateJWTKey(t *testing.T) {
+	for _, tc := range []struct {
+		key string
+		ok  bool
+	}{
+		{strings.Repeat("ab", 32), true},
+		{strings.Repeat("ab", 40), true},
+		{strings.Repeat("ab", 31) + "a", false},
+		{"ab", false},
+		{"", false},
+		{" " + strings.Repeat("ab", 32), false},
+	} {
+		err := ValidateJWTKey(tc.key)
+		if (err == nil) != tc.ok {
+			t.Errorf("ValidateJWTKey(%d chars) = %v, want ok %v", len(tc.key), err, tc.ok)
+		}
+		if err != nil && (!IsValidation(err) || (len(tc.key) > 8 && strings.Contains(err.Error(), tc.key[:8]))) {
+			t.Errorf("ValidateJWTKey: %v (want a *ValidationError without the key)", err)
 		}
 	}
 }

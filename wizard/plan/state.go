@@ -74,8 +74,12 @@ type StepRecord struct {
 	At   time.Time `json:"at"`
 }
 
-// LoadState reads dir/state.json. A missing file is an empty state, not an error.
+// LoadState reads dir/state.json. A missing file is an empty state, not an error. Temporary files of a save
+// that was killed half way (they may hold secrets) are removed first.
 func LoadState(dir string) (*State, error) {
+	if err := secretfile.CleanTemp(filepath.Join(dir, StateFile)); err != nil {
+		return nil, fmt.Errorf("clean up an interrupted save in %s: %w", dir, err)
+	}
 	b, err := os.ReadFile(filepath.Join(dir, StateFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return &State{}, nil
