@@ -89,9 +89,10 @@ var floorTable = []FloorRow{
 	row(63, 13, advisoryMinimumSafe, srcMinSafe, false),
 }
 
-// oldestPatchedLine is the oldest major line with a fixed release. Older lines are end of life: the fixture
-// behind srcMultiTest carries a catch-all "< x.58.28" range for GHSA-r495-55cx-fjh7, i.e. no fix below 58
-// (UNVERIFIED against the advisory page).
+// oldestPatchedLine is the oldest major line with a fixed release. Older lines are end of life: GHSA-r495-55cx-fjh7
+// carries a standalone "< x.58.28" range, so every older line is affected with no fix of its own (quoted by a
+// 2026-09-09 assessment that found v0.53.7.1 affected, and in the fixture behind srcMultiTest; the advisory page
+// itself was not readable here).
 const oldestPatchedLine = 58
 
 // newestListedLine is the newest line the advisories list; newer lines were released after the fixes.
