@@ -16,6 +16,10 @@ import (
 var errStale = textErr(http.StatusConflict,
 	"Looks like someone else edited the permissions and your data is out of date. Please fetch new data and try again.")
 
+// groupJSON is a group as GET /api/permissions/group lists it: the keys frontend/src/metabase-types/api/
+// group.ts Group requires (id, name, member_count), plus magic_group_type from Gen55 (before it, Metabase
+// finds its magic groups by name: permissions_group model all-users/admin look up by name) and
+// is_tenant_group with the tenants feature (Gen64; permissions_group model set-default-permission-values!).
 func (s *Server) groupJSON(g *group) map[string]any {
 	n := 0
 	for _, u := range s.st.Users {
@@ -23,8 +27,14 @@ func (s *Server) groupJSON(g *group) map[string]any {
 			n++
 		}
 	}
-	return map[string]any{"id": g.ID, "name": g.Name, "member_count": n, "magic_group_type": g.MagicType,
-		"is_tenant_group": false, "entity_id": nil}
+	out := map[string]any{"id": g.ID, "name": g.Name, "member_count": n}
+	if s.gen() >= Gen55 {
+		out["magic_group_type"] = g.MagicType
+	}
+	if s.gen() >= Gen64 {
+		out["is_tenant_group"] = false
+	}
+	return out
 }
 
 func (s *Server) listGroups(c *call) (int, any, error) {
@@ -53,8 +63,11 @@ func (s *Server) getGroup(c *call) (int, any, error) {
 	members := []map[string]any{}
 	for _, uid := range sortedKeys(s.st.Users) {
 		if u := s.st.Users[uid]; u.inGroup(id) && u.Type != "api-key" {
-			members = append(members, map[string]any{"user_id": u.ID, "email": u.Email, "first_name": u.FirstName,
-				"last_name": u.LastName, "common_name": commonName(u), "is_group_manager": false, "membership_id": u.ID})
+			// group.ts Member: user_id, group_id, membership_id, email, first_name, last_name,
+			// is_group_manager, is_superuser.
+			members = append(members, map[string]any{"user_id": u.ID, "group_id": id, "email": u.Email,
+				"first_name": u.FirstName, "last_name": u.LastName, "common_name": commonName(u),
+				"is_group_manager": false, "is_superuser": u.Superuser, "membership_id": u.ID*1000 + id})
 		}
 	}
 	out["members"] = members
