@@ -229,3 +229,14 @@ func TestEcho(t *testing.T) {
 		t.Errorf("GET echo = %v", m)
 	}
 }
+
+// BenchmarkSnapshotRestore measures one snapshot plus one restore of a configured quick-start state over HTTP.
+func BenchmarkSnapshotRestore(b *testing.B) {
+	g := setupGuide(b, Options{Env: testingEnv()})
+	c := newRawClient(b, g.s.URL)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.must(http.StatusNoContent, "POST", "/api/testing/snapshot/bench", nil)
+		c.must(http.StatusNoContent, "POST", "/api/testing/restore/bench", nil)
+	}
+}
