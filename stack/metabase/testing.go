@@ -2,6 +2,8 @@ package metabase
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -25,6 +27,14 @@ var (
 // snapshotName is what snapshot names may hold. Metabase replaces every other character by "_" in the file
 // name (snapshot-path-for-name), so "demo-1" and "demo.1" would silently share one snapshot.
 var snapshotName = regexp.MustCompile(`^[A-Za-z0-9_]{1,128}$`)
+
+// NewSnapshotName returns an unguessable snapshot name (128 random bits): the testing endpoints need no
+// authentication, so a web page that can guess the name can restore it (docs/reset-notes.md).
+func NewSnapshotName() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return "ew_" + hex.EncodeToString(b[:])
+}
 
 func checkSnapshotName(op, name string) error {
 	if !snapshotName.MatchString(name) {

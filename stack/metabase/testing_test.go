@@ -66,6 +66,9 @@ func TestTestingErrorsTellTheTwo404sApart(t *testing.T) {
 func TestTestingSnapshotNameChecked(t *testing.T) {
 	c := answer(t, 204, "")
 	ctx := context.Background()
+	if a, b := metabase.NewSnapshotName(), metabase.NewSnapshotName(); a == b || len(a) != 35 || c.TestingSnapshot(ctx, a) != nil {
+		t.Errorf("NewSnapshotName: %q, %q: want two different valid 128-bit names", a, b)
+	}
 	for name, ok := range map[string]bool{"golden_1a2b": true, "demo-1": false, "a.b": false, "": false, "../x": false, strings.Repeat("a", 129): false} {
 		err := c.TestingSnapshot(ctx, name)
 		if (err == nil) != ok {
