@@ -194,6 +194,9 @@ func parseAPIError(method, path string, status int, raw []byte) *APIError {
 		Message json.RawMessage `json:"message"`
 		Status  json.RawMessage `json:"status"`
 		Errors  map[string]any  `json:"errors"`
+		// Specific is never shown: it repeats the value it
+		// refused ("received: \"<the password>\"" for a weak setup password).
+		Specific json.RawMessage `json:"specific-errors"`
 	}
 	if strings.HasPrefix(text, "{") && json.Unmarshal(raw, &j) == nil {
 		var m string
@@ -215,6 +218,9 @@ func parseAPIError(method, path string, status int, raw []byte) *APIError {
 				}
 				e.Message = strings.Join(parts, "; ")
 			}
+		}
+		if e.Message == "" && len(j.Specific) > 0 {
+			e.Message = "the request was refused as invalid" // its details would repeat what was sent
 		}
 		if e.Message == "" {
 			e.Message = truncate(text, 300)

@@ -2,7 +2,9 @@ package metabase
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -103,6 +105,18 @@ func TestAPIErrorFieldsAndCode(t *testing.T) {
 	}
 	if text := parseAPIError(http.MethodGet, "/auth/sso", 400, []byte("Invalid redirect URL")); text.Message != "Invalid redirect URL" || text.Code != "" {
 		t.Errorf("plain-text error = %+v", text)
+	}
+}
+
+func TestAPIErrorNeverRepeatsWhatWasRefused(t *testing.T) {
+	for _, body := range []string{
+		`{"errors":{"user":{"password":"password is too common."}},"specific-errors":{"user":{"password":["received: \"hunter2hunter2\""]}}}`,
+		`{"specific-errors":{"user":{"password":["received: \"hunter2hunter2\""]}}}`,
+	} {
+		e := parseAPIError(http.MethodPost, "/api/setup", 400, []byte(body))
+		if strings.Contains(e.Error(), "hunter2") || strings.Contains(fmt.Sprint(e.Errors), "hunter2") {
+			t.Errorf("the error repeats the refused password: %v", e)
+		}
 	}
 }
 

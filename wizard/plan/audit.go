@@ -126,7 +126,7 @@ func (p *Plan) intent(id string) []string {
 }
 
 func mustOrigin(u string) string {
-	o, err := originOf(u)
+	o, err := OriginOf(u)
 	if err != nil {
 		return u
 	}

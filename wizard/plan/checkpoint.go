@@ -73,7 +73,7 @@ func (p *Plan) verifySSO(ctx context.Context) ([]string, error) {
 	if _, err := p.dialect(ctx); err != nil {
 		return nil, err
 	}
-	samesite, _, err := sameSite(p.cfg.HostAppURL, p.cfg.MetabaseURL)
+	samesite, _, err := CookieSameSite(p.cfg.HostAppURL, p.cfg.MetabaseURL)
 	if err != nil {
 		return nil, err
 	}

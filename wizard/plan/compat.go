@@ -20,8 +20,8 @@ var requiredFeatures = []struct{ key, what string }{
 	{metabase.FeatureEmbedding, "authorized origins for interactive embedding"},
 }
 
-// missingFeatures lists what the license lacks, as "sso_jwt (JWT single sign-on)".
-func missingFeatures(have map[string]bool) []string {
+// MissingFeatures lists what the license lacks, as "sso_jwt (JWT single sign-on)".
+func MissingFeatures(have map[string]bool) []string {
 	var out []string
 	for _, f := range requiredFeatures {
 		if !have[f.key] {
@@ -188,12 +188,12 @@ func tableLevel(v any, table metabase.Table) any {
 	return s
 }
 
-// sameSite decides the session cookie's SameSite: browsers send a Lax cookie inside an iframe only when the
+// CookieSameSite decides the session cookie's SameSite: browsers send a Lax cookie inside an iframe only when the
 // host app and Metabase are the same site, where ports do not count (http://localhost:8080 and
 // http://localhost:3000 are one site). Across sites the cookie must be None, which browsers accept only
 // with Secure, that is over HTTPS (contract §15). The registrable domain is approximated by the last two
 // labels of the host name; IP addresses and single-label hosts must match whole.
-func sameSite(hostApp, metabaseURL string) (value string, warning string, err error) {
+func CookieSameSite(hostApp, metabaseURL string) (value string, warning string, err error) {
 	a, err := siteOf(hostApp)
 	if err != nil {
 		return "", "", fmt.Errorf("host app URL %w", err)

@@ -130,8 +130,29 @@ func (c Config) validate() error {
 			errs = append(errs, err)
 		}
 	}
+	if err := CheckTenants(c.Tenants); err != nil {
+		errs = append(errs, err)
+	}
+	for k := range c.UIOptions {
+		if k == "" || strings.ContainsAny(k, "&=?# ") {
+			bad("UI option %q is not a parameter name such as logo or top_nav", k)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("configuration: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// CheckTenants validates every tenant (ValidateTenant) and refuses two tenants that would share a Metabase
+// group or a demo user. It says everything wrong at once; each problem is a *ValidationError.
+func CheckTenants(tenants []Tenant) error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, &ValidationError{Problem: fmt.Sprintf(format, args...)})
+	}
 	names, slugs := map[string]string{}, map[string]string{}
-	for _, t := range c.Tenants {
+	for _, t := range tenants {
 		if err := ValidateTenant(t); err != nil {
 			errs = append(errs, err)
 			continue
@@ -144,15 +165,7 @@ func (c Config) validate() error {
 		}
 		names[strings.ToLower(t.GroupName())], slugs[t.Slug()] = t.Name, t.Name
 	}
-	for k := range c.UIOptions {
-		if k == "" || strings.ContainsAny(k, "&=?# ") {
-			bad("UI option %q is not a parameter name such as logo or top_nav", k)
-		}
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("configuration: %w", errors.Join(errs...))
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // licensePattern is the token format Metabase's server accepts (contract §3): lower-case hex only.

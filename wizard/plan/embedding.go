@@ -70,14 +70,14 @@ func (p *Plan) embeddingDiff(ctx context.Context, set map[string]metabase.Settin
 	changes := map[string]any{}
 	p.want(changes, set, enableKey, true, settingBool(set[enableKey]))
 
-	origin, err := originOf(p.cfg.HostAppURL)
+	origin, err := OriginOf(p.cfg.HostAppURL)
 	if err != nil {
 		return nil, err
 	}
 	origins := strings.Fields(settingString(set[originsKey]))
-	p.want(changes, set, originsKey, strings.Join(append(origins, origin), " "), coversOrigin(origins, origin))
+	p.want(changes, set, originsKey, strings.Join(append(origins, origin), " "), CoversOrigin(origins, origin))
 
-	samesite, warning, err := sameSite(p.cfg.HostAppURL, p.cfg.MetabaseURL)
+	samesite, warning, err := CookieSameSite(p.cfg.HostAppURL, p.cfg.MetabaseURL)
 	if err != nil {
 		return nil, err
 	}
@@ -188,8 +188,8 @@ func secretMatches(shown, known string) bool {
 	return shown == known
 }
 
-// originOf is scheme://host[:port] of a URL: what an authorized origin and a browser's Origin look like.
-func originOf(raw string) (string, error) {
+// OriginOf is scheme://host[:port] of a URL: what an authorized origin and a browser's Origin look like.
+func OriginOf(raw string) (string, error) {
 	u, err := siteOf(raw)
 	if err != nil {
 		return "", fmt.Errorf("host app URL %w", err)
@@ -197,12 +197,14 @@ func originOf(raw string) (string, error) {
 	return strings.ToLower(u.Scheme + "://" + u.Host), nil
 }
 
-// coversOrigin reports whether a list of authorized origins already admits origin, exactly or through a
+// CoversOrigin reports whether a list of authorized origins already admits origin, exactly or through a
 // port wildcard such as http://localhost:* (which the SDK's quick start CLI sets).
-func coversOrigin(list []string, origin string) bool {
+func CoversOrigin(list []string, origin string) bool {
 	for _, o := range list {
 		o = strings.ToLower(strings.TrimRight(o, "/"))
-		if o == origin {
+		// Metabase puts the list into the frame-ancestors CSP of its pages as is, where "*" admits any
+		// origin (a CSP source); embedwizard never writes it, but a list that has it admits the host app.
+		if o == origin || o == "*" {
 			return true
 		}
 		if base, ok := strings.CutSuffix(o, ":*"); ok {

@@ -94,7 +94,7 @@ func (p *Plan) dialect(ctx context.Context) (dialect, error) {
 	if err != nil {
 		return dialect{}, err
 	}
-	if missing := missingFeatures(props.Features); len(missing) > 0 {
+	if missing := MissingFeatures(props.Features); len(missing) > 0 {
 		return dialect{}, licenseError(missing, p.cfg.LicenseToken != "")
 	}
 	return newDialect(props), nil

@@ -33,7 +33,7 @@ func TestSameSite(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.host+" "+tt.mb, func(t *testing.T) {
-			got, warn, err := sameSite(tt.host, tt.mb)
+			got, warn, err := CookieSameSite(tt.host, tt.mb)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -58,8 +58,8 @@ func TestCoversOrigin(t *testing.T) {
 		{[]string{"http://localhost.evil:*"}, false},
 	}
 	for _, tt := range tests {
-		if got := coversOrigin(tt.list, "http://localhost:8080"); got != tt.want {
-			t.Errorf("coversOrigin(%q) = %v, want %v", tt.list, got, tt.want)
+		if got := CoversOrigin(tt.list, "http://localhost:8080"); got != tt.want {
+			t.Errorf("CoversOrigin(%q) = %v, want %v", tt.list, got, tt.want)
 		}
 	}
 }

@@ -139,7 +139,7 @@ func (p *Plan) checkLicense(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	missing := missingFeatures(props.Features)
+	missing := MissingFeatures(props.Features)
 	if len(missing) == 0 {
 		return true, nil
 	}
