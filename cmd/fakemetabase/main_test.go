@@ -29,6 +29,12 @@ func TestParseEnv(t *testing.T) {
 				t.Errorf("defaults = %+v", c)
 			}
 		}},
+		{name: "generation flags", args: []string{"--metabase-version", "v1.57.6", "--strict", "--mfa"},
+			check: func(t *testing.T, c config) {
+				if c.opts.Version != "v1.57.6" || !c.opts.Strict || !c.opts.MFA {
+					t.Errorf("options = %+v, want v1.57.6, strict, mfa", c.opts)
+				}
+			}},
 		{name: "jetty host and port", env: map[string]string{"MB_JETTY_HOST": "127.0.0.1", "MB_JETTY_PORT": "3999"},
 			check: func(t *testing.T, c config) {
 				if c.addr != "127.0.0.1:3999" {
