@@ -173,42 +173,20 @@ func (s *Server) collectionItems(c *call) (int, any, error) {
 	return http.StatusOK, map[string]any{"data": items, "total": len(items), "models": models}, nil
 }
 
-func (s *Server) xrayTable(c *call) (int, any, error) {
-	t, err := s.tableFromPath(c)
-	if err != nil {
-		return 0, nil, err
-	}
-	card := func(i int, name, display string, query map[string]any, x, y, w, h int) map[string]any {
-		query["source-table"] = t.ID
-		return map[string]any{
-			"id": -(i + 1), "row": y, "col": x, "size_x": w, "size_y": h, "parameter_mappings": []any{},
-			"visualization_settings": map[string]any{},
-			"card": map[string]any{"name": name, "display": display, "visualization_settings": map[string]any{},
-				"dataset_query": map[string]any{"database": sampleDBID, "type": "query", "query": query}},
-		}
-	}
-	count := []any{[]any{"count"}}
-	dashcards := []any{
-		card(0, "Total "+t.DisplayName, "scalar", map[string]any{"aggregation": count}, 0, 0, 6, 3),
-		card(1, t.DisplayName+" per day", "line", map[string]any{"aggregation": count,
-			"breakout": []any{[]any{"field", t.Fields[len(t.Fields)-1].ID, map[string]any{"temporal-unit": "day"}}}}, 6, 0, 12, 6),
-	}
-	for i, f := range t.Fields[1:] {
-		if f.BaseType == "type/Float" || f.BaseType == "type/Date" {
-			continue
-		}
-		dashcards = append(dashcards, card(len(dashcards), t.DisplayName+" per "+f.DisplayName, "bar",
-			map[string]any{"aggregation": count, "breakout": []any{[]any{"field", f.ID, nil}}}, (i%3)*6, 6+(i/3)*6, 6, 6))
-	}
-	// contract §7: a transient dashboard, not persisted.
-	return http.StatusOK, map[string]any{
-		"name": "A look at " + t.DisplayName, "description": "Some metrics we found about your " + strings.ToLower(t.DisplayName) + ".",
-		"transient_name": t.DisplayName, "transient_filters": nil, "param_fields": nil, "auto_apply_filters": true,
-		"dashcards": dashcards, "tabs": []any{}, "parameters": []any{}, "width": "fixed",
-		"related": map[string]any{}, "more": nil,
-	}, nil
-}
-
+// saveDashboard is POST /api/dashboard/save: it persists a transient (X-ray) dashboard.
+//
+// Where it goes (src/metabase/dashboards_rest/api.clj POST /save, models/dashboard.clj save-transient-dashboard!):
+// the parent is the "Automatically Generated Dashboards" container, made at "/" on first save for admins
+// (populate get-or-create-root-container-collection), and reused after.
+//   - Gen52 (the v0.52 save-transient-dashboard!): a new collection named after the dashboard (made unique with
+//     " 2", " 3" ... by ensure-unique-collection-name), description "Automatically generated cards.", inside the
+//     container; the dashboard (collection_position 1) and its cards go there.
+//   - Gen55 and newer (the newest save-transient-dashboard!: the dashboard's :collection_id is the parent):
+//     the dashboard goes straight into the container and its cards become dashboard questions (dashboard_id set)
+//     in the same collection.
+//
+// Text cards (no dataset_query) are not saved as cards (save-card! "Don't save text cards"): their dashcards
+// keep card_id null.
 func (s *Server) saveDashboard(c *call) (int, any, error) {
 	var body struct {
 		Name        *string           `json:"name"`
@@ -223,8 +201,8 @@ func (s *Server) saveDashboard(c *call) (int, any, error) {
 	if body.Name == nil || strings.TrimSpace(*body.Name) == "" {
 		return 0, nil, fieldErr(http.StatusBadRequest, "dashboard", "value must be a dashboard with a non-blank name.")
 	}
-	// contract §7: the container is at "/" for admins, inside the personal collection for others; made on
-	// first save and reused after.
+	// contract §7: the container is at "/" for admins, inside the personal collection for others (UNVERIFIED
+	// for non-admins); made on first save and reused after.
 	location := "/"
 	if !c.u.Superuser {
 		location = fmt.Sprintf("/%d/", c.u.PersonalCollID)
@@ -240,12 +218,20 @@ func (s *Server) saveDashboard(c *call) (int, any, error) {
 		container = s.addCollection(containerName, nil, location)
 		s.inheritPerms(container)
 	}
+	home := container
+	questions := true // cards are dashboard questions (dashboard_id set)
+	if s.gen() < Gen55 {
+		questions = false
+		home = s.addCollection(s.uniqueCollectionName(*body.Name, container), ptr("Automatically generated cards."),
+			fmt.Sprintf("%s%d/", container.Location, container.ID))
+		s.inheritPerms(home)
+	}
 	cards := body.Dashcards
 	if cards == nil {
 		cards = body.Ordered
 	}
 	d := &dashboard{ID: s.st.nextID("dashboard"), Name: *body.Name, Description: body.Description,
-		CollectionID: &container.ID, Parameters: body.Parameters, CreatorID: c.u.ID, CreatedAt: s.opts.Now().UTC(),
+		CollectionID: &home.ID, Parameters: body.Parameters, CreatorID: c.u.ID, CreatedAt: s.opts.Now().UTC(),
 		EntityID: randomHex(10)}
 	if d.Parameters == nil {
 		d.Parameters = json.RawMessage("[]")
@@ -257,11 +243,20 @@ func (s *Server) saveDashboard(c *call) (int, any, error) {
 		}
 		dc["id"] = s.st.nextID("dashcard")
 		dc["dashboard_id"] = d.ID
-		if card, ok := dc["card"].(map[string]any); ok {
-			// contract §7 (newest): cards become dashboard questions in the same collection.
+		dc["card_id"] = nil
+		card, _ := dc["card"].(map[string]any)
+		if q, _ := card["dataset_query"].(map[string]any); len(q) == 0 {
+			delete(dc, "card") // a text card
+		} else {
 			card["id"] = s.st.nextID("card")
-			card["dashboard_id"] = d.ID
-			card["collection_id"] = container.ID
+			card["collection_id"] = home.ID
+			card["creator_id"] = c.u.ID
+			card["type"] = "question"
+			card["archived"] = false
+			card["entity_id"] = randomHex(10)
+			if questions {
+				card["dashboard_id"] = d.ID
+			}
 			dc["card_id"] = card["id"]
 		}
 		d.Dashcards = append(d.Dashcards, mustJSON(dc))
@@ -269,6 +264,93 @@ func (s *Server) saveDashboard(c *call) (int, any, error) {
 	s.st.Dashboards[d.ID] = d
 	return http.StatusOK, s.dashboardJSON(c.u, d), nil
 }
+
+// uniqueCollectionName follows ensure-unique-collection-name: name, or "name N" where N-1 collections under
+// parent already start with name.
+func (s *Server) uniqueCollectionName(name string, parent *collection) string {
+	location := fmt.Sprintf("%s%d/", parent.Location, parent.ID)
+	n := 0
+	for _, coll := range s.st.Collections {
+		if coll.Location == location && strings.HasPrefix(coll.Name, name) {
+			n++
+		}
+	}
+	if n == 0 {
+		return name
+	}
+	return fmt.Sprintf("%s %d", name, n+1)
+}
+
+// Example content. A fresh instance holds the Examples collection (id 2; the Trash is id 1) with the
+// "E-commerce insights" dashboard (id 1), and All Users may curate the collection:
+// src/metabase/app_db/custom_migrations.clj CreateSampleContent (example-dashboard-id 1, example-collection-id 2,
+// "Adds curate permissions to the collection for the 'All Users' group"), skipped when MB_LOAD_SAMPLE_CONTENT is
+// false (src/metabase/config/core.clj load-sample-content?: "MB_LOAD_SAMPLE_CONTENT defaults to true"). The
+// migration exists since 0.50, so every generation here has it. Its cards are a stand-in: the real dashboard
+// has more (UNVERIFIED count), over ORDERS, PRODUCTS, PEOPLE and REVIEWS.
+const (
+	trashCollectionID    = 1
+	exampleCollectionID  = 2
+	exampleDashboardID   = 1
+	exampleDashboardName = "E-commerce insights"
+)
+
+// seedExampleContent adds the example content to a fresh state st, unless Options.Env says
+// MB_LOAD_SAMPLE_CONTENT=false. It always reserves collection id 1 for the Trash.
+func (s *Server) seedExampleContent(st *state) {
+	if st.NextID["collection"] < trashCollectionID {
+		st.NextID["collection"] = trashCollectionID
+	}
+	// Skipped too under MB_ENABLE_TEST_ENDPOINTS, as CreateSampleContent does for e2e tests.
+	if strings.EqualFold(s.opts.Env["MB_LOAD_SAMPLE_CONTENT"], "false") || strings.EqualFold(s.opts.Env["MB_ENABLE_TEST_ENDPOINTS"], "true") ||
+		len(st.Dashboards) > 0 {
+		return
+	}
+	st.NextID["collection"] = exampleCollectionID
+	st.Collections[exampleCollectionID] = &collection{ID: exampleCollectionID, Name: "Examples", Location: "/",
+		Description: ptr("Example content to get you started."), EntityID: "HyB3nRtqb7pBPhFG26evI"}
+	for g, perms := range st.CollPerms {
+		if g == allUsersID || g == adminsID {
+			perms[fmt.Sprint(exampleCollectionID)] = "write"
+		}
+	}
+	st.NextID["dashboard"] = exampleDashboardID
+	d := &dashboard{ID: exampleDashboardID, Name: exampleDashboardName, CollectionID: ptr(exampleCollectionID),
+		Description: ptr("Example dashboard over the Sample Database."), Parameters: json.RawMessage("[]"),
+		CreatorID: internalUserID, CreatedAt: s.opts.Now().UTC(), EntityID: randomHex(10)}
+	examples := []struct {
+		name, display, table string
+		query                map[string]any
+	}{
+		{"Revenue", "scalar", "ORDERS", map[string]any{"aggregation": []any{[]any{"sum", []any{"field", tableByName("ORDERS").fieldNamed("TOTAL").ID, nil}}}}},
+		{"Orders by product category", "bar", "ORDERS", map[string]any{"aggregation": []any{[]any{"count"}},
+			"breakout": []any{[]any{"field", tableByName("PRODUCTS").fieldNamed("CATEGORY").ID,
+				map[string]any{"source-field": tableByName("ORDERS").fieldNamed("PRODUCT_ID").ID}}}}},
+		{"Customers per state", "map", "PEOPLE", map[string]any{"aggregation": []any{[]any{"count"}},
+			"breakout": []any{[]any{"field", tableByName("PEOPLE").fieldNamed("STATE").ID, nil}}}},
+		{"Average review rating", "scalar", "REVIEWS", map[string]any{"aggregation": []any{[]any{"avg",
+			[]any{"field", tableByName("REVIEWS").fieldNamed("RATING").ID, nil}}}}},
+	}
+	for i, ex := range examples {
+		t := tableByName(ex.table)
+		ex.query["source-table"] = t.ID
+		cardID, dcID := st.nextID("card"), st.nextID("dashcard")
+		d.Dashcards = append(d.Dashcards, mustJSON(map[string]any{
+			"id": dcID, "dashboard_id": d.ID, "card_id": cardID, "row": (i / 2) * 6, "col": (i % 2) * 12,
+			"size_x": 12, "size_y": 6, "parameter_mappings": []any{}, "series": []any{}, "visualization_settings": map[string]any{},
+			"card": map[string]any{"id": cardID, "name": ex.name, "display": ex.display, "collection_id": exampleCollectionID,
+				"table_id": t.ID, "database_id": sampleDBID, "query_type": "query", "type": "question", "archived": false,
+				"creator_id": internalUserID, "visualization_settings": map[string]any{}, "description": nil,
+				"entity_id":     randomHex(10),
+				"dataset_query": map[string]any{"database": sampleDBID, "type": "query", "query": ex.query}},
+		}))
+	}
+	st.Dashboards[d.ID] = d
+}
+
+// internalUserID is Metabase's internal user, the creator of the example content
+// (src/metabase/config/core.clj internal-mb-user-id).
+const internalUserID = 13371338
 
 func (s *Server) dashboardJSON(u *user, d *dashboard) map[string]any {
 	coll := s.st.Collections[*d.CollectionID]

@@ -62,6 +62,8 @@ var pageTmpl = template.Must(template.New("pages").Parse(`
 {{define "home"}}{{template "chrome" .}}<main data-testid="home"><h1>Welcome to {{.Site}}</h1><ul>
 {{range .Dashboards}}<li><a href="/dashboard/{{.ID}}">{{.Name}}</a></li>{{end}}</ul></main>{{end}}
 
+{{define "app"}}{{template "chrome" .}}<main data-testid="app" data-route="{{.Route}}"><div id="root">Loading…</div></main>{{end}}
+
 {{define "login"}}<main data-testid="login"><h1>Sign in to {{.Site}}</h1>
 {{if .SSO}}<a data-testid="sso-button" href="{{.SSOURL}}">Sign in with SSO</a>{{else}}<p>Sign in with email and password.</p>{{end}}
 </main>{{end}}

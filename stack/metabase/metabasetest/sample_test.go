@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -180,5 +181,97 @@ func TestSampleData(t *testing.T) {
 	}
 	if n := perAccount[28]; n < 5 || n > 60 {
 		t.Errorf("account 28 has %d invoices, want a handful (5..60) so a sandbox is visible", n)
+	}
+}
+
+// TestSampleDatabaseAsShipped checks what a client finds: the Sample Database by is_sample, its eight tables by
+// name, the schema per generation (nil on Gen64's SQLite, "PUBLIC" on H2), and foreign keys that resolve.
+func TestSampleDatabaseAsShipped(t *testing.T) {
+	want := []string{"ACCOUNTS", "ANALYTIC_EVENTS", "FEEDBACK", "INVOICES", "ORDERS", "PEOPLE", "PRODUCTS", "REVIEWS"}
+	for _, gen := range Generations() {
+		t.Run(gen.String(), func(t *testing.T) {
+			s := NewServer(Options{Version: gen.Tag()})
+			defer s.Close()
+			a := admin(t, s)
+			dbs := a.obj(http.StatusOK, "GET", "/api/database?include=tables", nil)["data"].([]any)
+			db := dbs[0].(map[string]any)
+			if db["is_sample"] != true {
+				t.Fatalf("database %v is not is_sample", db["name"])
+			}
+			wantSchema, wantEngine := any("PUBLIC"), "h2"
+			if gen >= Gen64 {
+				wantSchema, wantEngine = nil, "sqlite"
+			}
+			if db["engine"] != wantEngine {
+				t.Errorf("engine %v, want %s", db["engine"], wantEngine)
+			}
+			var names []string
+			for _, raw := range db["tables"].([]any) {
+				tb := raw.(map[string]any)
+				names = append(names, tb["name"].(string))
+				if tb["schema"] != wantSchema {
+					t.Errorf("table %v schema %#v, want %#v", tb["name"], tb["schema"], wantSchema)
+				}
+			}
+			if strings.Join(names, ",") != strings.Join(want, ",") {
+				t.Errorf("tables %v, want %v", names, want)
+			}
+
+			meta := a.obj(http.StatusOK, "GET", fmt.Sprintf("/api/database/%d/metadata", num(t, db["id"])), nil)
+			fields := map[int]map[string]any{}
+			tableOf := map[int]string{}
+			for _, raw := range meta["tables"].([]any) {
+				tb := raw.(map[string]any)
+				for _, rf := range tb["fields"].([]any) {
+					f := rf.(map[string]any)
+					for _, k := range []string{"id", "table_id", "name", "display_name", "base_type", "semantic_type",
+						"fk_target_field_id", "active", "visibility_type", "has_field_values", "position"} {
+						if _, ok := f[k]; !ok {
+							t.Errorf("field %v.%v lacks key %q", tb["name"], f["name"], k)
+						}
+					}
+					fields[num(t, f["id"])] = f
+					tableOf[num(t, f["id"])] = tb["name"].(string)
+				}
+			}
+			fks := 0
+			for id, f := range fields {
+				if f["semantic_type"] != "type/FK" {
+					continue
+				}
+				fks++
+				target, ok := fields[num(t, f["fk_target_field_id"])]
+				if !ok || target["semantic_type"] != "type/PK" {
+					t.Errorf("FK %s.%v targets %v, not a primary key", tableOf[id], f["name"], f["fk_target_field_id"])
+				}
+				if tableOf[id] == "INVOICES" && tableOf[num(t, f["fk_target_field_id"])] != "ACCOUNTS" {
+					t.Errorf("INVOICES.%v points at %s, want ACCOUNTS", f["name"], tableOf[num(t, f["fk_target_field_id"])])
+				}
+			}
+			if fks != 6 {
+				t.Errorf("%d foreign keys, want 6 (3 to ACCOUNTS, ORDERS to PEOPLE and PRODUCTS, REVIEWS to PRODUCTS)", fks)
+			}
+		})
+	}
+}
+
+// TestSampleRowsKeepTheirForeignKeys: every ACCOUNT_ID in the data is an ACCOUNTS row, so a sandbox on
+// ACCOUNTS.ID = account_id shows the tenant's own account.
+func TestSampleRowsKeepTheirForeignKeys(t *testing.T) {
+	for _, tb := range sampleTables {
+		for i, f := range tb.Fields {
+			if f.FKTarget == 0 {
+				continue
+			}
+			target, _, _ := fieldByID(f.FKTarget)
+			for _, row := range tb.Rows {
+				if id, ok := row[i].(int64); ok && target.byPK[id] == nil {
+					t.Errorf("%s.%s = %d has no %s row", tb.Name, f.Name, id, target.Name)
+				}
+			}
+		}
+	}
+	if tableByName("ACCOUNTS").byPK[28] == nil {
+		t.Error("ACCOUNTS has no account 28, the guide's tenant")
 	}
 }
