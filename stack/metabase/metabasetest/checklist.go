@@ -29,8 +29,10 @@ const (
 )
 
 // checklistShapeOf maps the emulated version to a shape: none before 58 (the hub is a 58 feature, per the
-// issue and the docs; UNVERIFIED in the source), flat6 for 58-59, flat10 for 60-63, nested from 64 (the
-// emulator's newest generation). The two inner boundaries are UNVERIFIED; clients must accept every shape.
+// issue and the docs; UNVERIFIED in the source), flat6 for 58, flat10 for 59, nested from 60. The inner
+// boundaries are inferred from merge dates (tenants, metabase/metabase#66661, 2025-12-08; the setup guide's
+// permissions and SSO sub-pages, #70268 and #70477, 2026-03) against the release dates (v0.60.2 on 2026-04-24):
+// UNVERIFIED. Clients must accept every shape.
 func (s *Server) checklistShapeOf() checklistShape {
 	major := versionMajor(s.opts.Version)
 	if g := s.gen(); major == 0 && g == Gen64 { // "latest" or an unparsable tag emulates the newest
@@ -39,9 +41,9 @@ func (s *Server) checklistShapeOf() checklistShape {
 	switch {
 	case major < 58:
 		return noChecklist
-	case major < 60:
+	case major == 58:
 		return checklistFlat6
-	case major < 64:
+	case major == 59:
 		return checklistFlat10
 	}
 	return checklistNested

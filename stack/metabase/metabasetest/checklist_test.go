@@ -40,10 +40,10 @@ func TestChecklistAfterTheGuide(t *testing.T) {
 		{"v1.58.31", false,
 			[]string{"add-data", "configure-row-column-security", "create-dashboard", "create-test-embed", "embed-production", "secure-embeds"},
 			[]string{"configure-row-column-security", "create-dashboard", "secure-embeds"}},
-		{"v1.60.3", false,
+		{"v1.59.28", false,
 			[]string{"add-data", "configure-row-column-security", "create-dashboard", "create-models", "create-tenants", "create-test-embed", "embed-production", "enable-tenants", "secure-embeds", "setup-data-segregation-strategy"},
 			[]string{"configure-row-column-security", "create-dashboard", "secure-embeds"}},
-		{"v1.64.1", true,
+		{"v1.60.3", true,
 			[]string{"add-data", "configure-row-column-security", "create-dashboard", "create-models", "create-tenants", "create-test-embed", "data-permissions-and-enable-tenants", "embed-production", "enable-tenants", "move-dashboard-to-shared", "setup-data-segregation-strategy", "sso-auth-manual-tested", "sso-configured"},
 			[]string{"configure-row-column-security", "create-dashboard", "setup-data-segregation-strategy", "sso-configured"}},
 	} {
@@ -86,7 +86,8 @@ func TestChecklistAfterTheGuide(t *testing.T) {
 		done    []string
 	}{
 		{"v1.58.31", false, []string{"configure-row-column-security", "create-dashboard", "secure-embeds"}},
-		{"v1.60.3", false, []string{"configure-row-column-security", "create-dashboard", "secure-embeds"}},
+		{"v1.59.28", false, []string{"configure-row-column-security", "create-dashboard", "secure-embeds"}},
+		{"v1.60.3", true, []string{"configure-row-column-security", "create-dashboard", "setup-data-segregation-strategy", "sso-configured"}},
 		{"v1.64.1", true, []string{"configure-row-column-security", "create-dashboard", "setup-data-segregation-strategy", "sso-configured"}},
 	} {
 		t.Run(tc.version+"/guided", func(t *testing.T) {
