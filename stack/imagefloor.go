@@ -199,9 +199,11 @@ type VulnerableError struct {
 
 func (e *VulnerableError) Error() string {
 	if e.EOL {
-		safe, _, _ := FloorOf(oldestPatchedLine)
-		return fmt.Sprintf("Metabase %s is refused: line %d has no release fixing %s (%s; %s); use %s or later (e.g. metabase/metabase-enterprise:v1.%s)",
-			e.Version, e.Version.Major, advisoryMulti.ID, advisoryMulti.Title, advisoryMulti.URL, safe.release(), safe.release())
+		oldest, _, _ := FloorOf(oldestPatchedLine)
+		newest, _, _ := FloorOf(newestListedLine)
+		return fmt.Sprintf("Metabase %s is refused: line %d has no release fixing %s (%s, %s); use v%d.%s or later, or at least v%d.%s",
+			e.Version, e.Version.Major, advisoryMulti.ID, advisoryMulti.Title, advisoryMulti.URL,
+			e.Version.Edition, newest.release(), e.Version.Edition, oldest.release())
 	}
 	a := e.Rows[0].Advisory
 	name := a.ID
@@ -266,11 +268,10 @@ func ParseImageVersion(ref string) (ImageVersion, error) {
 	return v, nil
 }
 
-// Allow lists the refusals a user overrode.
+// Allow lists the refusals of CheckImageVersion a user overrode (a downgrade is CheckVolumeVersion's force).
 type Allow struct {
 	Vulnerable bool // --allow-vulnerable
 	Prerelease bool // a beta or RC on purpose
-	Downgrade  bool // an older image on a newer data volume
 }
 
 // Verdict is the outcome of CheckImageVersion: the version and, when Allow overrode a refusal, the warning
