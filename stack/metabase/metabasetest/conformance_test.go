@@ -14,7 +14,7 @@ import (
 
 // TestConformance replays cases of Metabase's own test suite over HTTP against the emulator, for every
 // generation where the case applies. Each case names the file and deftest it comes from (metabase/metabase;
-// the file ids are the versions read, see docs/metabase-api.md §0). An expectation here is the one in
+// the file ids are the versions read, see docs/metabase-api.md §18). An expectation here is the one in
 // Metabase's test, not the emulator's choice: where the two would differ, the emulator is wrong.
 func TestConformance(t *testing.T) {
 	const (

@@ -1,8 +1,8 @@
 // Package metabasetest is an in-memory emulator of the parts of Metabase's HTTP API that the interactive
 // embedding quick start uses, in the style of net/http/httptest: NewServer starts it on a loopback port.
 //
-// Its rules follow /work/shared/metabase-api.md ("the contract"); every rule names the section it follows.
-// Facts the contract is silent on were taken from Metabase's source and are listed in docs/contract-notes.md.
+// Its rules follow docs/metabase-api.md ("the contract", "contract §N" in comments), which gives each fact its
+// source in Metabase's code and tests; the emulator answers as the generation of Options.Version does (version.go).
 package metabasetest
 
 import (

@@ -169,7 +169,7 @@ func TestFaultsAndRequestLog(t *testing.T) {
 	}
 }
 
-// TestFrameAncestors checks the CSP and X-Frame-Options every response carries (contract-notes: security.clj).
+// TestFrameAncestors checks the CSP and X-Frame-Options every response carries (contract §16, security.clj).
 func TestFrameAncestors(t *testing.T) {
 	tests := []struct {
 		name     string

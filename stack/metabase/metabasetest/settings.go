@@ -47,7 +47,7 @@ var settingDefs = map[string]settingDef{
 	"session-cookie-samesite":           {typ: "keyword", def: "lax", visibility: adminOnly, check: checkSameSite},
 	// contract §4: JWT settings are gated by :sso-jwt.
 	// jwt-enabled is admin-only in Metabase; the public signal is the read-only other-sso-enabled?
-	// (contract-notes "hostapp"; src/metabase/sso/settings.clj, frontend public settings list).
+	// (contract §16 "The host app"; src/metabase/sso/settings.clj, frontend public settings list).
 	"jwt-enabled":                    {typ: "boolean", def: false, feature: "sso_jwt", visibility: adminOnly},
 	"jwt-identity-provider-uri":      {typ: "string", feature: "sso_jwt", visibility: adminOnly},
 	"jwt-shared-secret":              {typ: "string", feature: "sso_jwt", sensitive: true, visibility: adminOnly},
@@ -222,7 +222,7 @@ func checkSiteURL(_ *Server, v any) (any, error) {
 func (s *Server) normalise(key string, v any) (any, error) {
 	def, ok := settingDefs[key]
 	if !ok {
-		// Metabase's resolve-setting throws an ex-info without :status-code: 500 (see contract-notes).
+		// Metabase's resolve-setting throws an ex-info without :status-code: 500 (contract §16).
 		return nil, jsonErr(http.StatusInternalServerError, "Unknown setting: :"+key, nil)
 	}
 	if def.feature != "" && !s.features()[def.feature] {
@@ -438,7 +438,7 @@ func (s *Server) sessionProperties(c *call) (int, any, error) {
 	return http.StatusOK, out, nil
 }
 
-// securityHeaders follows Metabase's security middleware (contract-notes: server/middleware/security.clj):
+// securityHeaders follows Metabase's security middleware (contract §16: server/middleware/security.clj):
 // frame-ancestors lists embedding-app-origins-interactive only when enable-embedding-interactive is on,
 // else 'none'; X-Frame-Options is ALLOW-FROM the first origin, or DENY. Caller holds s.mu.
 func (s *Server) securityHeaders(h http.Header) {

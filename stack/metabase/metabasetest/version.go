@@ -8,7 +8,7 @@ import (
 
 // Generation is a span of Metabase releases whose API behaves alike for what the quick start uses. The
 // emulator answers as its generation does; Options.Version (fakemetabase --metabase-version) selects it.
-// What differs per generation, with the source of each fact, is in docs/metabase-api.md §0.
+// What differs per generation, with the source of each fact, is in docs/metabase-api.md §G.
 type Generation int
 
 const (
