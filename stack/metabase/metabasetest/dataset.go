@@ -19,6 +19,9 @@ import (
 // errNoQueryPerms is the 403 for a query the user may not run (contract §13).
 var errNoQueryPerms = textErr(http.StatusForbidden, "You do not have permissions to run this query.")
 
+// maxBreakouts is how many breakouts one query may have in the emulator (the X-ray uses two at most).
+const maxBreakouts = 4
+
 // maxResults is Metabase's default row cap for ad-hoc queries.
 const maxResults = 2000
 
@@ -83,7 +86,7 @@ func (s *Server) visibleRows(u *user, t *table, adHoc bool) ([][]any, error) {
 	// Resolve each sandbox to (column, wanted value) pairs once, not per row.
 	type cond struct {
 		col  int
-		want string
+		want any // the attribute as the column's Go type (int64, float64, bool or string)
 	}
 	var policies [][]cond
 	for _, sb := range acc.sandboxes {
@@ -97,8 +100,8 @@ func (s *Server) visibleRows(u *user, t *table, adHoc bool) ([][]any, error) {
 				return nil, &queryFailed{msg: fmt.Sprintf("Query requires user attribute `%s`", attr)}
 			}
 			fid, _ := remapField(raw)
-			_, _, col := fieldByID(fid)
-			conds = append(conds, cond{col, want})
+			_, f, col := fieldByID(fid)
+			conds = append(conds, cond{col, attrAs(f, want)})
 		}
 		policies = append(policies, conds)
 	}
@@ -107,7 +110,7 @@ func (s *Server) visibleRows(u *user, t *table, adHoc bool) ([][]any, error) {
 		for _, conds := range policies {
 			ok := true
 			for _, c := range conds {
-				ok = ok && c.col >= 0 && fmt.Sprint(row[c.col]) == c.want
+				ok = ok && c.col >= 0 && row[c.col] == c.want
 			}
 			if ok {
 				out = append(out, row)
@@ -116,6 +119,19 @@ func (s *Server) visibleRows(u *user, t *table, adHoc bool) ([][]any, error) {
 		}
 	}
 	return out, nil
+}
+
+// attrAs converts a user attribute (always a string) to f's cell type, so that a sandbox compares values, not
+// their printed forms, and a non-number attribute on a number column matches nothing.
+func attrAs(f *field, attr string) any {
+	if f == nil {
+		return attr
+	}
+	v, err := typed(f.BaseType, attr)
+	if err != nil {
+		return struct{}{} // matches no cell
+	}
+	return v
 }
 
 type datasetBody struct {
@@ -341,7 +357,16 @@ func (ex *execution) ref(raw any) (expr, error) {
 	}
 	if unit, _ := opts["temporal-unit"].(string); unit != "" && unit != "default" {
 		inner := get
-		get = func(row []any) any { return bucket(inner(row), unit) }
+		memo := map[any]any{} // timestamps repeat; parsing each is the costly part
+		get = func(row []any) any {
+			v := inner(row)
+			b, ok := memo[v]
+			if !ok {
+				b = bucket(v, unit)
+				memo[v] = b
+			}
+			return b
+		}
 	}
 	if binning, ok := opts["binning"].(map[string]any); ok {
 		width := binWidth(ex, get, binning)
@@ -731,28 +756,29 @@ func (ex *execution) aggregate(q mbql, rows [][]any) ([][]any, []map[string]any,
 		cols = append(cols, map[string]any{"name": ag.name, "display_name": ag.display, "base_type": ag.base,
 			"effective_type": ag.base, "semantic_type": nil, "field_ref": []any{"aggregation", len(aggs) - 1}, "source": "aggregation"})
 	}
-	groups := map[string][][]any{}
-	keys := map[string][]any{}
-	var order []string
+	if len(dims) > maxBreakouts {
+		return nil, nil, &queryFailed{msg: fmt.Sprintf("the emulator breaks out by at most %d fields", maxBreakouts)}
+	}
+	type groupKey [maxBreakouts]any // cells are int64, float64, string, bool or nil: comparable
+	groups := map[groupKey][][]any{}
+	var order []groupKey
 	for _, row := range rows {
-		key := make([]any, len(dims))
+		var k groupKey
 		for i, d := range dims {
-			key[i] = d.get(row)
+			k[i] = d.get(row)
 		}
-		k := fmt.Sprint(key...)
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
-			keys[k] = key
 		}
 		groups[k] = append(groups[k], row)
 	}
 	if len(dims) == 0 && len(order) == 0 {
 		// No breakout: one row even over no rows (count 0).
-		order, keys[""] = []string{""}, []any{}
+		order = []groupKey{{}}
 	}
 	out := make([][]any, 0, len(order))
 	for _, k := range order {
-		r := append([]any{}, keys[k]...)
+		r := append([]any{}, k[:len(dims)]...)
 		for _, ag := range aggs {
 			r = append(r, ag.of(groups[k]))
 		}
