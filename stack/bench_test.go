@@ -71,6 +71,8 @@ func configure(tb testing.TB, port int) {
 		"user":  map[string]string{"email": "admin@example.com", "password": "Embedw1zard-pass", "password_confirm": "Embedw1zard-pass", "first_name": "A", "last_name": "B", "site_name": "S"},
 		"prefs": map[string]any{"site_name": "S", "site_locale": "en", "allow_tracking": false},
 	}, &session)
+	// The license goes through the settings API, as the plan sets it: it is not in the container's environment.
+	call(tb, http.MethodPut, base+"/api/setting/premium-embedding-token", session.ID, map[string]any{"value": testToken}, nil)
 	call(tb, http.MethodPut, base+"/api/setting/enable-embedding-interactive", session.ID, map[string]any{"value": true}, nil)
 	call(tb, http.MethodPut, base+"/api/setting/embedding-app-origins-interactive", session.ID, map[string]any{"value": "http://localhost:8080"}, nil)
 	call(tb, http.MethodPut, base+"/api/setting", session.ID, map[string]any{"anon-tracking-enabled": false, "site-name": "Embedwizard"}, nil)

@@ -145,7 +145,7 @@ func TestOOMKilled(t *testing.T) {
 			}
 		}
 	}
-	if !errors.Is(err, ErrContainerExited) || !strings.Contains(err.Error(), "OOMKilled") || !strings.Contains(err.Error(), "memory limit of 6 MiB") {
+	if !errors.Is(err, ErrOutOfMemory) || !errors.Is(err, ErrContainerExited) || !strings.Contains(err.Error(), "OOMKilled") || !strings.Contains(err.Error(), "6 MiB limit") {
 		t.Fatalf("Up of a container outgrowing %d bytes = %v; want ErrContainerExited reporting OOMKilled and the limit", minMemory, err)
 	}
 	if st, _ := s.Status(ctx); !st.OOMKilled || st.ExitCode != 137 {

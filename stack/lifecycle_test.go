@@ -28,7 +28,7 @@ func TestUpLifecycle(t *testing.T) {
 	if first.Reused {
 		t.Error("first Up reported Reused")
 	}
-	if want := []EventKind{ImagePresent, Creating, Starting}; !slices.Equal(rec.kinds()[:3], want) {
+	if want := []EventKind{ImagePresent, Creating, Created, Starting}; !slices.Equal(rec.kinds()[:4], want) {
 		t.Errorf("first Up events = %v, want them to begin with %v", rec.kinds(), want)
 	}
 	if got := rec.kinds(); got[len(got)-1] != Healthy {

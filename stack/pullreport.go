@@ -23,6 +23,7 @@ type PullReporter struct {
 	lastPct float64
 	started bool
 	printed bool
+	seen    bool // a progress event of this pull arrived
 }
 
 // NewPullReporter writes to w; now is time.Now outside tests.
@@ -38,17 +39,21 @@ func (r *PullReporter) Event(ev Event) {
 	t := r.now()
 	switch ev.Kind {
 	case PullStart:
-		r.start, r.started, r.printed = t, true, false
+		r.start, r.started, r.printed, r.seen, r.last = t, true, false, false, time.Time{}
 		fmt.Fprintln(r.w, ev.Message)
 	case PullProgress:
 		if !r.started {
 			r.start, r.started = t, true
 		}
-		if r.printed && t.Sub(r.last) < reportEvery && ev.Percent < r.lastPct+reportStep {
+		if !r.printed && !r.seen {
+			// The layers already here are not progress of this pull: the 10-point rule counts from here.
+			r.lastPct, r.seen = ev.Percent, true
+		}
+		if t.Sub(r.last) < reportEvery && ev.Percent < r.lastPct+reportStep {
 			return
 		}
-		if !r.printed && t.Sub(r.start) < time.Second && ev.Percent < reportStep {
-			return // no line for the first instant: nothing has moved yet
+		if !r.printed && t.Sub(r.start) < time.Second {
+			return // no line in the first second: no speed to tell yet
 		}
 		fmt.Fprintln(r.w, PullLine(ev, t.Sub(r.start)))
 		r.last, r.lastPct, r.printed = t, ev.Percent, true
@@ -62,7 +67,7 @@ func (r *PullReporter) Event(ev Event) {
 			line += fmt.Sprintf(", %s/s", megabytes(int64(s)))
 		}
 		fmt.Fprintln(r.w, line)
-		r.started = false
+		r.started, r.seen = false, false
 	}
 }
 
@@ -82,7 +87,12 @@ func PullLine(ev Event, elapsed time.Duration) string {
 	case left <= 0:
 		line += ", extracting"
 	case b.Exact:
-		line += fmt.Sprintf(", about %s left", (time.Duration(float64(left)/s) * time.Second).Round(time.Second))
+		eta := time.Duration(float64(left) / s * float64(time.Second))
+		if eta < time.Second {
+			line += ", under a second left"
+		} else {
+			line += fmt.Sprintf(", about %s left", eta.Round(time.Second))
+		}
 	default:
 		line += ", time left unknown (the registry did not give every layer's size)"
 	}

@@ -42,7 +42,7 @@ func TestStackScreen(t *testing.T) {
 			events: pullEvents(),
 			want: []string{"pulling metabase/metabase-enterprise:latest", "c3d4e5f6a1b2  downloading", "96.0 of 192.0 MB", "d4e5f6a1b2c3  extracting",
 				"a1b2c3d4e5f6  done", "b2c3d4e5f6a1  already here", "on this machine", "total", "62%", "176.0 of 272.0 MB", "the next run pulls again"},
-			hide:   []string{"Starting Metabase version"},
+			hide: []string{"Starting Metabase version"},
 		},
 		{
 			name:   "log shown",
