@@ -80,6 +80,8 @@ func (s *Server) routes() http.Handler {
 	// embedding hub checklist (checklist.go). Each decides itself whether to register.
 	s.registerTestingRoutes(mux)
 	s.registerChecklistRoutes(mux)
+	// Cards, card and dashcard queries, and the frontend's app pages (cards.go).
+	s.registerDataRoutes(mux, api)
 
 	// contract §0: an unknown API route is a plain-text 404.
 	api("/api/", public, func(*call) (int, any, error) {
