@@ -110,33 +110,36 @@ func unhex(c byte) byte {
 // 00bcab5a40a05455de4513469c3ea2b63bab64b1; the same code in every stored version). So
 // /dashboard/1?logo=false&top_nav=false arrives as return_to=/dashboard/1?logo=false and top_nav=false.
 //
-// The rule: a value starting with a literal "/" is that raw shape and is taken as it is (decoding it would
-// turn a "+" of the original into a space); otherwise it is decoded. Every parameter after return_to is a
-// parameter of that path split off by the unencoded "&", and is appended to its query as it came.
-// Parameters before return_to belong to the identity provider URI itself and are ignored. An absent or
-// empty return_to is "".
+// The rule: a value starting with a literal "/" is that raw shape, and all of the query after "return_to="
+// is the path, taken as it came (decoding it would turn a "+" of the original into a space). Otherwise the
+// value is decoded, and any parameters after it (split off by an encoder that stopped short) are appended
+// to its query. Parameters before return_to belong to the identity provider URI itself and are ignored.
+// An absent or empty return_to is "".
 func returnToParam(rawQuery string) (string, error) {
 	const key = "return_to="
-	var val, rest string
+	var after string // rawQuery from just after the first "return_to="
 	found := false
-	for q := rawQuery; q != ""; {
-		var pair string
-		pair, q, _ = strings.Cut(q, "&")
-		if v, ok := strings.CutPrefix(pair, key); ok {
-			val, rest, found = v, q, true
+	for i := 0; i < len(rawQuery); {
+		if strings.HasPrefix(rawQuery[i:], key) {
+			after, found = rawQuery[i+len(key):], true
 			break
 		}
+		j := strings.IndexByte(rawQuery[i:], '&')
+		if j < 0 {
+			break
+		}
+		i += j + 1
 	}
-	if !found || val == "" && rest == "" {
+	if !found || after == "" {
 		return "", nil
 	}
-	p := val
-	if !strings.HasPrefix(val, "/") {
-		dec, err := url.QueryUnescape(val)
-		if err != nil {
-			return "", fmt.Errorf("it is not URL-encoded properly (%w)", err)
-		}
-		p = dec
+	if strings.HasPrefix(after, "/") {
+		return after, nil // Metabase's shape: all of the rest is the path, "&"s and all
+	}
+	val, rest, _ := strings.Cut(after, "&")
+	p, err := url.QueryUnescape(val)
+	if err != nil {
+		return "", fmt.Errorf("it is not URL-encoded properly (%w)", err)
 	}
 	if rest == "" {
 		return p, nil
@@ -144,7 +147,7 @@ func returnToParam(rawQuery string) (string, error) {
 	if p == "" {
 		return "", errors.New("it is empty")
 	}
-	// Split off before a fragment, if any (only an encoded return_to can carry one).
+	// Parameters split off after an encoded return_to go into its query, before any fragment.
 	head, frag, hasFrag := strings.Cut(p, "#")
 	sep := "?"
 	if strings.Contains(head, "?") {
