@@ -28,7 +28,7 @@ const (
 //   - GET /api/session/properties: token-features.sso_jwt must be true (contract §2, §3), and JWT must be
 //     on: "jwt-enabled" when the properties carry it, else the public "other-sso-enabled?" (= saml-enabled
 //     or jwt-enabled). In Metabase jwt-enabled is admin-only, so anonymous properties lack it and
-//     other-sso-enabled? is the best public signal (docs/contract-notes.md, package hostapp).
+//     other-sso-enabled? is the best public signal (docs/metabase-api.md §16, package hostapp).
 func newMetabaseProbe(site string) func(ctx context.Context) error {
 	client := &http.Client{Timeout: probeTimeout}
 	return func(ctx context.Context) error {
