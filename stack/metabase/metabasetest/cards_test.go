@@ -3,27 +3,11 @@ package metabasetest
 import (
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/golang-jwt/jwt/v5"
 )
-
-// withDataRoutes serves g's emulator behind a mux that has registerDataRoutes' routes, for as long as routes()
-// does not register them itself; every client made after it (and g.admin) talks to that mux.
-func withDataRoutes(t testing.TB, g *guide) {
-	t.Helper()
-	s := g.s
-	mux := http.NewServeMux()
-	s.registerDataRoutes(mux, func(p string, who access, fn apiFunc) { mux.Handle(p, s.api(who, fn)) })
-	mux.Handle("GET /dashboard/{id}", s.handler)
-	mux.Handle("/", s.handler)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	s.URL = srv.URL
-	g.admin.base = srv.URL
-}
 
 // tenantGuide is the quick start on generation gen, with ACCOUNTS set to accounts ("blocked", or "sandboxed"
 // on ACCOUNTS.ID = account_id) for the tenant group, every other table but Invoices blocked.
@@ -32,7 +16,6 @@ func tenantGuide(t testing.TB, opts Options, accounts string) *guide {
 	s := NewServer(opts)
 	t.Cleanup(s.Close)
 	g := &guide{s: s, admin: admin(t, s)}
-	withDataRoutes(t, g)
 	a := g.admin
 	a.must(http.StatusNoContent, "PUT", "/api/setting/premium-embedding-token", map[string]any{"value": TestLicenseToken})
 	inv, acc := tableByName("INVOICES"), tableByName("ACCOUNTS")

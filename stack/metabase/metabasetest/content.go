@@ -19,6 +19,11 @@ func (s *Server) addCollection(name string, description *string, location string
 	c := &collection{ID: s.st.nextID("collection"), Name: name, Description: description, Location: location,
 		EntityID: randomHex(10)}
 	s.st.Collections[c.ID] = c
+	// Newest Metabase bumps the collection-graph revision when a collection is made (collection.clj
+	// copy-parent-permissions! -> increment-implicit-perms-revision!): Gen64 only, as H1 read it.
+	if s.gen() >= Gen64 && s.personalOwner(c) == 0 {
+		s.st.CollRevision++
+	}
 	return c
 }
 

@@ -12,7 +12,7 @@ import (
 func TestAppRoutesAnswerWithTheAppPage(t *testing.T) {
 	s := NewServer(Options{})
 	defer s.Close()
-	a := withRoutes(t, s)
+	a := admin(t, s)
 	anon := newRawClient(t, s.URL)
 	for _, path := range []string{"/question/notebook", "/question/5-orders", "/collection/root", "/collection/2-examples",
 		"/browse/databases", "/dashboard", "/model/1"} {

@@ -69,7 +69,7 @@ func TestXraySavePerGeneration(t *testing.T) {
 		t.Run(gen.String(), func(t *testing.T) {
 			s := NewServer(Options{Version: gen.Tag()})
 			defer s.Close()
-			a := withRoutes(t, s)
+			a := admin(t, s)
 			x := a.obj(http.StatusOK, "GET", fmt.Sprintf("/api/automagic-dashboards/table/%d", tableByName("INVOICES").ID), nil)
 			d1 := a.obj(http.StatusOK, "POST", "/api/dashboard/save", x)
 			d2 := a.obj(http.StatusOK, "POST", "/api/dashboard/save", x)
@@ -104,12 +104,4 @@ func TestXraySavePerGeneration(t *testing.T) {
 			}
 		})
 	}
-}
-
-// withRoutes makes s answer through registerDataRoutes too (see withDataRoutes) and returns an admin on it.
-func withRoutes(t *testing.T, s *Server) *rawClient {
-	t.Helper()
-	g := &guide{s: s, admin: admin(t, s)}
-	withDataRoutes(t, g)
-	return g.admin
 }
