@@ -82,7 +82,8 @@ const DefaultDashboardPath = "/dashboard/1"
 
 // ConfigFromEnv builds the configuration `embedwizard host` uses when it runs without a saved state: the
 // guide's variables, plus the dashboard path and the demo user's password, and the guide's single tenant
-// Customer-Acme (account 28) with one demo user.
+// Customer-Acme (account 28) with one demo user. Demo stays false: a host app started from the guide's
+// variables shows no passwords on /login and has no tenant switcher.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	var errs []error
 	need := func(name, why string) string {
