@@ -252,3 +252,34 @@ func TestSampleDatabaseSyncsAfterBoot(t *testing.T) {
 	}
 	a.must(http.StatusOK, "GET", invoices, nil)
 }
+
+// TestMFAOption: with Options.MFA a password login on a generation with MFA yields a challenge and no session;
+// an API key still works; generations before MFA ignore the option.
+func TestMFAOption(t *testing.T) {
+	tests := []struct {
+		version   string
+		challenge bool
+	}{
+		{"v1.57.6", false},
+		{"v1.60.3", true},
+		{"v1.64.1", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.version, func(t *testing.T) {
+			s := NewServer(Options{Version: tc.version, MFA: true})
+			defer s.Close()
+			a := admin(t, s) // setup itself hands out a session
+			key := a.obj(http.StatusOK, "POST", "/api/api-key", map[string]any{"name": "wizard", "group_id": 2})["unmasked_key"].(string)
+			login := newRawClient(t, s.URL).obj(http.StatusOK, "POST", "/api/session",
+				map[string]any{"username": "admin@example.com", "password": testPassword})
+			if _, hasID := login["id"]; hasID == tc.challenge {
+				t.Errorf("login = %v, want a session id: %v", login, !tc.challenge)
+			}
+			byKey := newRawClient(t, s.URL)
+			byKey.apiKey = key
+			if me := byKey.obj(http.StatusOK, "GET", "/api/user/current", nil); me["is_superuser"] != true {
+				t.Errorf("API key user = %v, want the admin key to work", me)
+			}
+		})
+	}
+}
