@@ -304,6 +304,29 @@ func TestConformance(t *testing.T) {
 				expectText(t, g.admin.do("POST", "/api/permissions/group", map[string]any{"name": "NEW"}), 400,
 					"A group with that name already exists.")
 			}},
+		{"src/metabase/models/collection.clj — copy-parent-permissions! (root-level copies Root)", all, "licensed",
+			func(t *testing.T, g *guide) {
+				tables := g.admin.must(200, "GET", "/api/table", nil).([]any)
+				inv := 0
+				for _, tb := range tables {
+					if m := tb.(map[string]any); strings.EqualFold(fmt.Sprint(m["name"]), "invoices") {
+						inv = num(t, m["id"])
+					}
+				}
+				xray := g.admin.obj(200, "GET", fmt.Sprintf("/api/automagic-dashboards/table/%d", inv), nil)
+				g.admin.must(200, "POST", "/api/dashboard/save", xray)
+				var container int
+				for _, c := range g.admin.must(200, "GET", "/api/collection", nil).([]any) {
+					if m := c.(map[string]any); m["name"] == "Automatically Generated Dashboards" && m["location"] == "/" {
+						container = num(t, m["id"])
+					}
+				}
+				graph := g.admin.obj(200, "GET", "/api/collection/graph", nil)
+				root, got := dig(graph, "groups.1.root"), dig(graph, fmt.Sprintf("groups.1.%d", container))
+				if container == 0 || got != root || root != "write" {
+					t.Errorf("All Users: root %v, container %d %v; want the container to copy Root's write", root, container, got)
+				}
+			}},
 		{"src/metabase/permissions/models/permissions_group.clj — magic groups (by name before magic_group_type)", all, "licensed",
 			func(t *testing.T, g *guide) {
 				groups := g.admin.must(200, "GET", "/api/permissions/group", nil).([]any)
