@@ -27,7 +27,9 @@ func (s *Server) addCollection(name string, description *string, location string
 	return c
 }
 
-// inheritPerms gives a new collection its parent's grants (contract §10: sub-collections copy the parent).
+// inheritPerms gives a new collection its parent's grants, the Root collection's for a root-level one
+// (src/metabase/collections/models/collection.clj copy-parent-permissions!, contract §10). On a fresh instance
+// All Users curate Root, so the X-ray's container starts at "write" for them until the plan sets "read".
 func (s *Server) inheritPerms(c *collection) {
 	parent := "root"
 	if ids := strings.Split(strings.Trim(c.Location, "/"), "/"); ids[0] != "" {

@@ -68,3 +68,30 @@ func TestExampleContent(t *testing.T) {
 		}
 	}
 }
+
+// TestDashboardPageShowsEachCard: the dashboard page draws every card; a tenant whose ACCOUNTS are blocked sees
+// the permission message on the cards that join it, and rows on the others.
+func TestDashboardPageShowsEachCard(t *testing.T) {
+	for _, accounts := range []string{"blocked", "sandboxed"} {
+		t.Run(accounts, func(t *testing.T) {
+			g := tenantGuide(t, Options{}, accounts)
+			body := string(tenant(t, g).do("GET", fmt.Sprintf("/dashboard/%d", g.dashboard), nil).body)
+			cards := g.s.DashboardCards(g.dashboard)
+			if n := strings.Count(body, `data-testid="dashcard"`); n != len(cards) {
+				t.Errorf("page draws %d cards, want %d", n, len(cards))
+			}
+			denied := strings.Count(body, "Sorry, you don&#39;t have permission to see this card.")
+			want := 0
+			if accounts == "blocked" {
+				for _, ref := range cards {
+					if touches(ref, "ACCOUNTS") {
+						want++
+					}
+				}
+			}
+			if denied != want {
+				t.Errorf("%d cards show the permission message, want %d", denied, want)
+			}
+		})
+	}
+}
