@@ -206,6 +206,15 @@ func TestConformance(t *testing.T) {
 				t.Errorf("login_attributes = %v, want nil", u["login_attributes"])
 			}
 		}},
+		{jwtTest + " — new-users-are-not-assigned-a-tenant-if-tenants-is-not-enabled", from(Gen64), "guide", func(t *testing.T, g *guide) {
+			expectText(t, anon(t, g).do("GET", ssoURL(g, jwt.MapClaims{"email": "newuser@metabase.com", "@tenant": "tenant-mctenantson"}, "/"), nil),
+				403, "Tenants and tenant users are disabled.")
+			expectText(t, anon(t, g).do("GET", ssoURL(g, jwt.MapClaims{"email": "newuser@metabase.com", "@tenant": false}, "/"), nil),
+				401, "Value of `@tenant` must be a string")
+			if r := anon(t, g).do("GET", ssoURL(g, jwt.MapClaims{"email": "newuser@metabase.com"}, "/"), nil); r.status != 302 {
+				t.Errorf("without the tenant claim: %s, want 302", r)
+			}
+		}},
 		{"enterprise/src/metabase_enterprise/sso/integrations/jwt.clj — defmethod sso-post :jwt", all, "guide", func(t *testing.T, g *guide) {
 			r := anon(t, g).do("POST", "/auth/sso", nil)
 			if g.s.gen() < Gen55 {

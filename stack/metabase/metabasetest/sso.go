@@ -209,6 +209,11 @@ func (s *Server) jwtUser(claims map[string]any) (*user, error) {
 		}
 		return nil
 	}
+	if s.gen() >= Gen64 {
+		if err := tenantClaim(claims["@tenant"]); err != nil {
+			return nil, err
+		}
+	}
 	u := s.st.userByEmail(email)
 	if u == nil {
 		// jwt_test.clj deftest create-new-jwt-user-no-user-provisioning-test: 401 plain text.
@@ -268,6 +273,29 @@ func (s *Server) jwtUser(claims map[string]any) (*user, error) {
 		}
 	}
 	return u, nil
+}
+
+// tenantClaim is the tenants generation's check of the "@tenant" claim (jwt-attribute-tenant's default)
+// with use-tenants off, the emulator's only state: providers/jwt.clj authenticate refuses a value that is
+// not a string or an integer (401, jwt_test.clj deftest non-string-tenant-slugs-are-handled-correctly), and
+// tenants/auth_provider.clj validate-with-tenants-disabled! refuses any non-empty slug with 403 "Tenants and
+// tenant users are disabled." (jwt_test.clj deftest new-users-are-not-assigned-a-tenant-if-tenants-is-not-enabled).
+func tenantClaim(v any) error {
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case string:
+		if v == "" {
+			return nil
+		}
+	case json.Number:
+		if _, err := v.Int64(); err != nil {
+			return textErr(http.StatusUnauthorized, "Value of `@tenant` must be a string")
+		}
+	default:
+		return textErr(http.StatusUnauthorized, "Value of `@tenant` must be a string")
+	}
+	return textErr(http.StatusForbidden, "Tenants and tenant users are disabled.")
 }
 
 // stringify is sso_utils stringify-valid-attributes for one value.
