@@ -143,7 +143,7 @@ func (s *Server) dashboardPage(c *call) (int, string) {
 // permission message"; file path UNVERIFIED).
 type dashcardView struct {
 	DashcardID, CardID, Rows int
-	Name, Error            string
+	Name, Error              string
 }
 
 func (s *Server) dashcardResults(u *user, d *dashboard) []dashcardView {
