@@ -194,7 +194,7 @@ func (p *Plan) verifySandbox(ctx context.Context) ([]string, error) {
 				"The sandbox does not filter: check Admin settings > Permissions > Data > "+t.GroupName()+" > Invoices is Sandboxed on Account ID = user attribute "+AccountAttribute+", and that All Users is Blocked.")
 		case n == 0:
 			return checks, withHint(fmt.Errorf("%s sees no Invoices rows: account %s has none", u.Email, want),
-				"Choose an account id that exists in the Sample Database's Invoices (the guide's 28 does) with --tenant NAME=ACCOUNT_ID.")
+				"Choose an account id that exists in the Sample Database's Invoices (the guide's 28 does) for that tenant (NAME=ACCOUNT_ID).")
 		}
 		checks = append(checks,
 			fmt.Sprintf("%s opens the dashboard %s", u.Email, p.st.DashboardPath), cardCheck,

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/embedwizard/embedwizard/stack/metabase"
 	"github.com/embedwizard/embedwizard/stack/metabase/metabasetest"
@@ -408,3 +409,95 @@ func TestMFAChallengePointsToTheAPIKey(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestReadyMeansPropertiesToo: /api/health says ok but /api/session/properties still fails (an Enterprise
+// boot resetting connections): the plan waits for both before its first write.
+func TestReadyMeansPropertiesToo(t *testing.T) {
+	f := newFixture(t, metabasetest.Options{}, acme)
+	f.srv.InjectFault(metabasetest.Fault{Method: http.MethodGet, Path: "/api/session/properties", Status: http.StatusServiceUnavailable,
+		Body: "Metabase is still initializing", Times: 3})
+	p, err := New(f.cfg, nil, Options{StateDir: f.dir, PollInterval: time.Millisecond})
+	must(t, err)
+	var events []Event
+	if err := p.Run(context.Background(), func(e Event) { events = append(events, e) }); err != nil {
+		t.Fatalf("run: %v\n%s", err, describe(events))
+	}
+	props, lastFailed, firstWrite := 0, -1, -1
+	for i, r := range f.srv.Requests() {
+		if r.Path == "/api/session/properties" && r.Status == http.StatusServiceUnavailable {
+			props, lastFailed = props+1, i
+		}
+		if firstWrite < 0 && len(writes([]metabasetest.Request{r})) > 0 {
+			firstWrite = i
+		}
+	}
+	if props != 3 {
+		t.Errorf("the plan asked /api/session/properties %d times while it failed, want 3 (then waited for it)", props)
+	}
+	if firstWrite < lastFailed {
+		t.Errorf("the first write (request %d) came before Metabase answered its properties (request %d)", firstWrite, lastFailed)
+	}
+	if !strings.Contains(describe(events), "not yet /api/session/properties") {
+		t.Errorf("the plan does not say what it waits for:\n%s", describe(events))
+	}
+}
+
+// TestSSOWithoutTheLicenseSaysLicense: JWT configured but the license gone, Metabase answers 400
+// error-sso-disabled; the checkpoint's hint names the license.
+func TestSSOWithoutTheLicenseSaysLicense(t *testing.T) {
+	f := newFixture(t, metabasetest.Options{}, acme)
+	f.mustRun()
+	f.srv.InjectFault(metabasetest.Fault{Method: http.MethodGet, Path: "/auth/sso", Status: http.StatusBadRequest,
+		Body: `{"message":"SSO has not been enabled and/or configured","status":"error-sso-disabled"}`})
+	st, _ := LoadState(f.dir)
+	p, err := New(f.cfg, st, Options{StateDir: f.dir})
+	must(t, err)
+	var events []Event
+	err = p.RunStep(context.Background(), StepCheckpointSSO, func(e Event) { events = append(events, e) })
+	e, ok := failed(events)
+	if err == nil || !ok || !strings.Contains(e.Hint, "license") {
+		t.Fatalf("hint %q (err %v) does not name the license", e.Hint, err)
+	}
+}
+
+// TestTenantGroupsAreNeverOpen stops after each step and looks at the data graph as an admin: a tenant
+// group that exists is blocked or sandboxed on the Sample Database, never more (new groups copy All Users'
+// permissions, so All Users is blocked first).
+func TestTenantGroupsAreNeverOpen(t *testing.T) {
+	for _, g := range []metabasetest.Generation{metabasetest.Gen52, metabasetest.Gen64} {
+		for k, stop := range runOrder[:stepIndex(StepJWT)+1] {
+			t.Run(g.Tag()+" after "+stop, func(t *testing.T) {
+				f := newFixture(t, generationOptions(g), acme, globex)
+				p, err := New(f.cfg, nil, Options{StateDir: f.dir})
+				must(t, err)
+				for _, id := range runOrder[:k+1] {
+					must(t, p.RunStep(context.Background(), id, nil))
+				}
+				c := f.admin()
+				groups, err := c.Groups(context.Background())
+				must(t, err)
+				graph, err := c.PermissionsGraph(context.Background())
+				must(t, err)
+				st := p.State()
+				if st.SampleDatabaseID == 0 {
+					return
+				}
+				md, err := c.DatabaseMetadata(context.Background(), st.SampleDatabaseID)
+				must(t, err)
+				d := newDialect(metabase.Properties{Version: metabase.VersionInfo{Tag: g.Tag()}})
+				for _, ts := range st.Tenants {
+					grp, ok := metabase.FindGroup(groups, ts.GroupName())
+					if !ok {
+						continue
+					}
+					perms := graph.Groups[strconv.Itoa(grp.ID)][strconv.Itoa(st.SampleDatabaseID)]
+					inv, _ := md.TableByID(st.InvoicesTableID)
+					acct, _ := md.TableNamed("ACCOUNTS")
+					if !d.isBlocked(perms) && !d.isSandboxed(perms, md, inv) && !d.isSandboxed(perms, md, inv, acct) {
+						t.Errorf("stopped after %s, group %q has %v on the Sample Database: more than the guide grants", stop, grp.Name, perms)
+					}
+				}
+			})
+		}
+	}
+}

@@ -51,7 +51,7 @@ func (p *Plan) session(ctx context.Context) error {
 		}
 		if metabase.IsStatus(err, http.StatusUnauthorized) || metabase.IsStatus(err, http.StatusBadRequest) {
 			return withHint(err, "Metabase already has an admin account and refused this password for "+p.cfg.AdminEmail+
-				": set EMBEDWIZARD_ADMIN_PASSWORD (and --admin-email) to an admin's credentials, or EMBEDWIZARD_API_KEY to an admin API key, then run again.")
+				": set EMBEDWIZARD_ADMIN_PASSWORD (and the admin email) to an admin's credentials, or EMBEDWIZARD_API_KEY to an admin API key, then run again.")
 		}
 		return err
 	}

@@ -68,7 +68,7 @@ func (p *Plan) applySetup(ctx context.Context) error {
 		// {"errors": {"user": {"password": "password is too common."}}} (api.macros decode-and-validate-params).
 		return withHint(err, "Metabase finds the admin password too weak: set EMBEDWIZARD_ADMIN_PASSWORD to a longer one with letters and digits, or unset it to have one generated.")
 	case metabase.IsStatus(err, http.StatusForbidden):
-		return withHint(err, "Someone finished Metabase's setup in the meantime: set EMBEDWIZARD_ADMIN_PASSWORD (and --admin-email) to that admin's credentials and run again.")
+		return withHint(err, "Someone finished Metabase's setup in the meantime: set EMBEDWIZARD_ADMIN_PASSWORD (and the admin email) to that admin's credentials and run again.")
 	}
 	return err
 }
