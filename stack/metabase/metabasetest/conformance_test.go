@@ -293,6 +293,13 @@ func TestConformance(t *testing.T) {
 			graph["sandboxes"] = []any{map[string]any{"card_id": 1}}
 			expectJSON(t, g.admin.do("PUT", "/api/permissions/graph", graph), 402, "status", "error-premium-feature-not-available")
 		}},
+		{"src/metabase/permissions_rest/data_permissions/graph.clj — validate-blocked-permissions!", all, "unlicensed",
+			func(t *testing.T, g *guide) {
+				graph := g.admin.obj(200, "GET", "/api/permissions/graph", nil)
+				r := g.admin.do("PUT", "/api/permissions/graph", map[string]any{"revision": graph["revision"],
+					"groups": map[string]any{"1": map[string]any{"1": map[string]any{"view-data": "blocked"}}}})
+				expectText(t, r, 402, "The blocked permissions functionality is only enabled if you have a premium token with the advanced-permissions feature.")
+			}},
 		{graphTest + " — ellide?-test (view-data blocked is left out)", all, "guide", func(t *testing.T, g *guide) {
 			graph := g.admin.obj(200, "GET", "/api/permissions/graph", nil)
 			if p := dig(graph, "groups.1.1"); p != nil {

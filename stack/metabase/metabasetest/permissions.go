@@ -342,16 +342,18 @@ func (s *Server) applyDBPerms(p *dbPerms, body map[string]any) error {
 		if vd, err = s.parsePerm("view-data", raw, p.ViewData, []string{"sandboxed"}); err != nil {
 			return err
 		}
+		// graph.clj validate-blocked-permissions! (newest): a database-level "blocked" in the body needs
+		// advanced-permissions, whether or not the database is blocked already; table-level values are not checked.
+		if raw == "blocked" && !feats["advanced_permissions"] {
+			return textErr(http.StatusPaymentRequired,
+				"The blocked permissions functionality is only enabled if you have a premium token with the advanced-permissions feature.")
+		}
 		for id, v := range vd {
 			// contract §8: query-builder-and-native with blocked view-data is refused.
 			if v == "blocked" && cq != nil && cq[id] == "query-builder-and-native" {
 				return invalidGraph("create-queries query-builder-and-native needs view-data other than blocked")
 			}
-			// contract §3: blocking needs advanced_permissions; sandboxing needs sandboxes.
-			if v == "blocked" && p.ViewData[id] != "blocked" && !feats["advanced_permissions"] {
-				return textErr(http.StatusPaymentRequired,
-					"The blocked permissions functionality is only enabled if you have a premium token with the advanced-permissions feature.")
-			}
+			// Sandboxing needs the sandboxes feature (contract §3).
 			if v == "sandboxed" && p.ViewData[id] != "sandboxed" && !feats["sandboxes"] {
 				return premiumErr("Sandboxes")
 			}
