@@ -182,9 +182,8 @@ func (s *Server) collectionItems(c *call) (int, any, error) {
 
 // saveDashboard is POST /api/dashboard/save: it persists a transient (X-ray) dashboard.
 //
-// Where it goes (src/metabase/dashboards_rest/api.clj POST /save, models/dashboard.clj save-transient-dashboard!):
-// the parent is the "Automatically Generated Dashboards" container, made at "/" on first save for admins
-// (populate get-or-create-root-container-collection), and reused after.
+// Where it goes (dashboard API POST /save, models/dashboard.clj save-transient-dashboard!): the parent is the
+// "Automatically Generated Dashboards" container at "/" for admins, the personal collection for others.
 //   - Gen52 (the v0.52 save-transient-dashboard!): a new collection named after the dashboard (made unique with
 //     " 2", " 3" ... by ensure-unique-collection-name), description "Automatically generated cards.", inside the
 //     container; the dashboard (collection_position 1) and its cards go there.
@@ -208,22 +207,26 @@ func (s *Server) saveDashboard(c *call) (int, any, error) {
 	if body.Name == nil || strings.TrimSpace(*body.Name) == "" {
 		return 0, nil, fieldErr(http.StatusBadRequest, "dashboard", "value must be a dashboard with a non-blank name.")
 	}
-	// contract §7: the container is at "/" for admins, inside the personal collection for others (UNVERIFIED
-	// for non-admins); made on first save and reused after.
-	location := "/"
-	if !c.u.Superuser {
-		location = fmt.Sprintf("/%d/", c.u.PersonalCollID)
-	}
+	// The parent: for admins the container at "/" (made on first save, reused after); for everyone else their
+	// personal collection itself (POST /save: "(if api/*is-superuser?* (:id
+	// (xrays/get-or-create-root-container-collection)) (t2/select-one-fn :id 'Collection :personal_owner_id
+	// api/*current-user-id*))", src/metabase/api/dashboard.clj v0.50-era).
 	var container *collection
-	for _, id := range sortedKeys(s.st.Collections) {
-		if coll := s.st.Collections[id]; coll.Name == containerName && coll.Location == location && !coll.Archived {
-			container = coll
-			break
+	if !c.u.Superuser {
+		if container = s.st.Collections[c.u.PersonalCollID]; container == nil {
+			return 0, nil, errNotFound
 		}
-	}
-	if container == nil {
-		container = s.addCollection(containerName, nil, location)
-		s.inheritPerms(container)
+	} else {
+		for _, id := range sortedKeys(s.st.Collections) {
+			if coll := s.st.Collections[id]; coll.Name == containerName && coll.Location == "/" && !coll.Archived {
+				container = coll
+				break
+			}
+		}
+		if container == nil {
+			container = s.addCollection(containerName, nil, "/")
+			s.inheritPerms(container)
+		}
 	}
 	home := container
 	questions := true // cards are dashboard questions (dashboard_id set)

@@ -105,3 +105,15 @@ func TestXraySavePerGeneration(t *testing.T) {
 		})
 	}
 }
+
+// TestXraySaveByANonAdmin: a non-admin's save goes straight into their personal collection.
+func TestXraySaveByANonAdmin(t *testing.T) {
+	g := tenantGuide(t, Options{}, "sandboxed")
+	x := g.admin.obj(http.StatusOK, "GET", fmt.Sprintf("/api/automagic-dashboards/table/%d", g.invoices), nil)
+	rene := tenant(t, g)
+	me := rene.obj(http.StatusOK, "GET", "/api/user/current", nil)
+	d := rene.obj(http.StatusOK, "POST", "/api/dashboard/save", x)
+	if num(t, d["collection_id"]) != num(t, me["personal_collection_id"]) {
+		t.Errorf("non-admin save went to collection %v, want the personal collection %v", d["collection_id"], me["personal_collection_id"])
+	}
+}
