@@ -238,7 +238,7 @@ func invalidGraph(format string, args ...any) *apiError {
 	return textErr(http.StatusBadRequest, "Cannot parse permissions graph because it is invalid: "+format, args...)
 }
 
-// parsePerm turns a graph value (a string, or {"PUBLIC": string | {"<table id>": string}}) into per-table
+// parsePerm turns a graph value (a string, or {"<schema>": string | {"<table id>": string}}) into per-table
 // values, keeping tables the body does not name.
 func (s *Server) parsePerm(perm string, raw any, cur map[int]string, tableLevel []string) (map[int]string, error) {
 	out := maps.Clone(cur)
@@ -250,10 +250,10 @@ func (s *Server) parsePerm(perm string, raw any, cur map[int]string, tableLevel 
 		return str, nil
 	}
 	if m, ok := raw.(map[string]any); ok {
+		// graph.clj resolve-api-value (newest): a table map is applied by table id whatever the schema key
+		// says; a schema-level value applies to the tables of that schema (key "" = nil schema), so a key that
+		// names no schema of the database changes nothing.
 		for schema, sv := range m {
-			if schema != s.sampleSchemaKey() {
-				return nil, invalidGraph("%s: unknown schema %q in the Sample Database", perm, schema)
-			}
 			if tables, ok := sv.(map[string]any); ok {
 				for tid, tv := range tables {
 					id, err := strconv.Atoi(tid)
@@ -269,6 +269,9 @@ func (s *Server) parsePerm(perm string, raw any, cur map[int]string, tableLevel 
 			v, err := valid(sv, true)
 			if err != nil {
 				return nil, err
+			}
+			if schema != s.sampleSchemaKey() {
+				continue
 			}
 			for id := range out {
 				out[id] = v
