@@ -223,9 +223,9 @@ func (p *Plan) runEveryCard(ctx context.Context, si signedIn, d metabase.Dashboa
 		return fmt.Sprintf("%s: the dashboard has no cards to run", t.DemoUser.Email), nil
 	}
 	for _, dc := range cards {
-		_, err := si.mb.RunDashcard(ctx, d.ID, dc)
+		res, err := si.mb.RunDashcard(ctx, d.ID, dc)
 		if isMissingRoute(err) {
-			_, err = si.mb.RunCard(ctx, *dc.CardID)
+			res, err = si.mb.RunCard(ctx, *dc.CardID)
 		}
 		if isMissingRoute(err) {
 			p.progress("warning: this Metabase runs no card query endpoint; the dashboard's cards were not opened as %s", t.DemoUser.Email)
@@ -235,6 +235,13 @@ func (p *Plan) runEveryCard(ctx context.Context, si signedIn, d metabase.Dashboa
 			return "", withHint(fmt.Errorf("as %s, the dashboard card %q fails: %w", t.DemoUser.Email, dc.Card.Name, err),
 				"A card of the dashboard reads a table the group "+t.GroupName()+" may not see: run again so the sandbox step sandboxes the tables the cards join to, "+
 					"or look at Admin settings > Permissions > Data > "+t.GroupName()+".")
+		}
+		// A card that shows the account column must show only the tenant's account.
+		if res.Column("ACCOUNT_ID") >= 0 {
+			if _, foreign, _ := countForeign(res, strconv.Itoa(t.AccountID)); len(foreign) > 0 {
+				return "", withHint(fmt.Errorf("as %s, the dashboard card %q shows rows of other accounts (%s)", t.DemoUser.Email, dc.Card.Name, strings.Join(foreign, ", ")),
+					"The sandbox does not filter that card's table: check Admin settings > Permissions > Data > "+t.GroupName()+".")
+			}
 		}
 	}
 	return fmt.Sprintf("%s opens all %d cards of the dashboard", t.DemoUser.Email, len(cards)), nil
