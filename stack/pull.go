@@ -143,13 +143,6 @@ func shortDigest(d string) string {
 func (s *Stack) pull(ctx context.Context, em emitter, present bool) error {
 	ref := s.cfg.Image
 	tr := pullTracker{}
-	// Layer sizes from the registry make the total exact from the first message: without them the
-	// engine names a layer's size only when its download begins, and three download at a time.
-	sctx, scancel := context.WithTimeout(ctx, checkTimeout)
-	if sizes, err := s.layerSizes(sctx, ref); err == nil {
-		tr.sizes = sizes
-	}
-	scancel()
 	if !present { // a "newer image" pull announced itself already
 		em.send(Event{Kind: PullStart, Message: "pulling " + ref, Bytes: tr.bytes()})
 	}
@@ -158,13 +151,38 @@ func (s *Stack) pull(ctx context.Context, em emitter, present bool) error {
 	watchdog := time.AfterFunc(pullStall, func() { cancel(errPullStalled) })
 	defer watchdog.Stop()
 
+	// Layer sizes from the registry make the total exact: without them the engine names a layer's
+	// size only when its download begins, and it downloads three at a time. They are read beside the
+	// pull, not before it, so that the pull starts at once (the benchmark against docker pull).
+	sizes := make(chan map[string]int64, 1)
+	go func() {
+		sctx, scancel := context.WithTimeout(ctx, checkTimeout)
+		defer scancel()
+		m, err := s.layerSizes(sctx, ref)
+		if err != nil {
+			m = nil
+		}
+		sizes <- m
+	}()
+	sized := false
 	th := throttle{every: s.pullEvery, now: time.Now}
 	err := s.eng.pull(ctx, ref, func(m pullMessage) error {
 		watchdog.Reset(pullStall)
 		if m.Err != "" {
 			return errors.New(m.Err)
 		}
-		if tr.update(m) && th.allow() {
+		changed := false
+		if !sized {
+			select {
+			case m := <-sizes:
+				sized, changed = true, tr.setSizes(m)
+			default:
+			}
+		}
+		if tr.update(m) {
+			changed = true
+		}
+		if changed && th.allow() {
 			em.send(Event{Kind: PullProgress, Message: "pulling " + ref, Layers: tr.layers(), Percent: tr.percent(), Bytes: tr.bytes()})
 		}
 		return nil

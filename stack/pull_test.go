@@ -70,6 +70,9 @@ func TestPullTrackerHonestTotal(t *testing.T) {
 		{"first layer already here, sizes unknown: not 100 %", nil, []pullMessage{
 			{ID: "base", Status: "Already exists"}, {ID: "app", Status: "Downloading", Current: 1 * mb, Total: 100 * mb},
 		}, 0.75, PullBytes{Received: 1 * mb, Total: 100 * mb}},
+		{"a layer of unknown size: no percent, only bytes", nil, []pullMessage{
+			{ID: "app", Status: "Downloading", Current: 50 * mb, Total: 100 * mb}, {ID: "base", Status: "Waiting"},
+		}, 0, PullBytes{Received: 50 * mb, Total: 100 * mb}},
 		{"present layers count as done, by size", sizes, []pullMessage{
 			{ID: "base", Status: "Already exists"}, {ID: "tiny", Status: "Pulling fs layer"}, {ID: "app", Status: "Pulling fs layer"},
 		}, 100 * 600.0 / 700.000098, PullBytes{Present: 600 * mb, Total: 700*mb + 98, Exact: true}},

@@ -90,6 +90,23 @@ type trackedLayer struct {
 	extracted float64 // 0..1
 }
 
+// setSizes takes the registry's layer sizes (nil: none to be had) and reports whether any changed.
+func (t *pullTracker) setSizes(sizes map[string]int64) bool {
+	if sizes == nil {
+		return false
+	}
+	t.sizes = sizes
+	for _, l := range t.state {
+		if n, ok := sizes[l.ID]; ok && n != l.Size {
+			l.Size = n
+			if l.Phase >= LayerVerifying && l.Phase != LayerPresent && l.Phase != LayerRetrying {
+				l.Received = n
+			}
+		}
+	}
+	return true
+}
+
 // update applies one message and reports whether anything visible changed.
 func (t *pullTracker) update(m pullMessage) bool {
 	// Messages without an id are summaries ("Digest: …"); "Pulling from <repo>" carries the tag as its id.
@@ -154,14 +171,22 @@ func (t *pullTracker) bytes() PullBytes {
 
 // percent is the share of the image's bytes that is done: present layers whole, a pulled layer 75 %
 // for its download and 25 % for its extraction. It is 100 only when every layer is extracted or was
-// present, and it never exceeds what the bytes received allow. Layers whose size is not known yet
-// (no manifest) count for nothing, so the percent may step back when a big one announces its size:
-// an honest total, where the old rule (a bar that never goes back) sat at 100 % after the first
-// "Already exists".
+// present, and it never exceeds what the bytes received allow (the old rule, a bar that never goes
+// back, sat at 100 % after the first "Already exists").
 func (t *pullTracker) percent() float64 {
 	b := t.bytes()
 	if b.Total == 0 {
 		return 0
+	}
+	if !b.Exact {
+		// Without the manifest a layer's size is known once its download begins. While one is not,
+		// any percent could be more than the bytes allow (the unknown layer may be the big one):
+		// say 0 and let the bytes ("of at least …") tell the progress.
+		for _, id := range t.order {
+			if l := t.state[id]; l.Phase != LayerPresent && l.Size == 0 {
+				return 0
+			}
+		}
 	}
 	var done float64
 	allFinished := len(t.order) > 0

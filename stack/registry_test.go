@@ -132,6 +132,10 @@ func TestPullFailures(t *testing.T) {
 		if !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), "up: pull "+remote) {
 			t.Errorf("Up cancelled during the pull = %v, want context.Canceled naming the pull", err)
 		}
+		// Docker keeps no half-pulled image: the message says what the next run does, and promises no resume.
+		if msg := err.Error(); !strings.Contains(msg, "interrupted after ") || !strings.Contains(msg, "the next run pulls again") || strings.Contains(msg, "resume") {
+			t.Errorf("Up cancelled during the pull = %q; want what was done and what the next run does", msg)
+		}
 		if len(rec.of(PullDone)) != 0 || len(rec.of(Creating)) != 0 {
 			t.Errorf("events after the cancel: %v", rec.kinds())
 		}
