@@ -25,6 +25,11 @@ type SSOResult struct {
 // SSO signs in through JWT SSO like a browser would, without following the redirect: GET
 // /auth/sso?jwt=…&return_to=… must answer 302 with a metabase.SESSION cookie. Use As(result.Session) to act
 // as that user. The token never appears in the returned error.
+//
+// GET, because no Metabase takes the JWT in a POST body: sso-post for :jwt throws "POST not valid for JWT SSO
+// requests", 400 in 0.5x (enterprise sso/integrations/jwt.clj) and 501 {"status": "error-post-jwt-not-valid"}
+// in newer versions (sso/providers or integrations jwt.clj, master 2025). The token is short-lived (iat
+// checked to 180 s) and Metabase's own access log is the only place the query string lands.
 func (c *Client) SSO(ctx context.Context, token, returnTo string) (SSOResult, error) {
 	u := *c.base
 	u.Path = c.base.Path + "/auth/sso"

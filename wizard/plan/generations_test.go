@@ -386,17 +386,39 @@ func TestAuditFindsAHalfConfiguredInstall(t *testing.T) {
 }
 
 // TestMFAChallengePointsToTheAPIKey: a password login answered by a second-factor challenge says so and
-// points to EMBEDWIZARD_API_KEY; the API key then configures everything.
+// points to EMBEDWIZARD_API_KEY; with an admin API key (X-API-Key, not subject to MFA) the whole plan then
+// runs, checkpoints included, and a second run writes nothing.
 func TestMFAChallengePointsToTheAPIKey(t *testing.T) {
-	f := newFixture(t, metabasetest.Options{Version: metabasetest.Gen60.Tag()}, acme)
-	f.setUp()
-	f.srv.InjectFault(metabasetest.Fault{Method: http.MethodPost, Path: "/api/session", Status: 200, Body: `{"mfa_required":true}`})
+	f := newFixture(t, metabasetest.Options{Version: metabasetest.Gen60.Tag(), MFA: true}, acme)
+	c := f.setUp() // setup itself answers with a session
 	_, events, err := f.run(context.Background(), nil)
 	if !errors.Is(err, metabase.ErrMFARequired) {
 		t.Fatalf("run = %v, want ErrMFARequired", err)
 	}
-	if e, _ := failed(events); !strings.Contains(e.Hint, "EMBEDWIZARD_API_KEY") {
-		t.Errorf("hint %q does not point to EMBEDWIZARD_API_KEY", e.Hint)
+	if e, _ := failed(events); !strings.Contains(e.Hint, "EMBEDWIZARD_API_KEY") || !strings.Contains(e.Hint, "MFA") {
+		t.Errorf("hint %q does not say MFA and point to EMBEDWIZARD_API_KEY", e.Hint)
+	}
+
+	ctx := context.Background()
+	gs, err := c.Groups(ctx)
+	must(t, err)
+	admins, ok := metabase.FindMagicGroup(gs, metabase.MagicAdmin)
+	if !ok {
+		t.Fatal("no Administrators group")
+	}
+	k, err := c.CreateAPIKey(ctx, "embedwizard", admins.ID)
+	must(t, err)
+	f.cfg.AdminPassword, f.cfg.APIKey = "", k.UnmaskedKey
+	f.mustRun()
+	f.srv.ResetRequests()
+	f.mustRun()
+	if w := writes(f.srv.Requests()); len(w) > 0 {
+		t.Errorf("second run with the API key wrote %v", w)
+	}
+	for _, r := range f.srv.Requests() {
+		if r.Path == "/api/session" {
+			t.Errorf("the plan tried a password login with an API key given")
+		}
 	}
 }
 
