@@ -231,3 +231,12 @@ func TestCardEndpoints(t *testing.T) {
 		})
 	}
 }
+
+// TestTenantSeesNoNativePermissions: the database record tells a sandboxed tenant it may not write SQL.
+func TestTenantSeesNoNativePermissions(t *testing.T) {
+	g := tenantGuide(t, Options{}, "sandboxed")
+	db := tenant(t, g).obj(http.StatusOK, "GET", fmt.Sprintf("/api/database/%d", sampleDBID), nil)
+	if db["native_permissions"] != "none" {
+		t.Errorf("tenant: native_permissions %v, want none", db["native_permissions"])
+	}
+}

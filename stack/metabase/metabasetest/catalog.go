@@ -5,9 +5,15 @@ import "net/http"
 // The Sample Database's metadata endpoints (contract §6). Until its first sync is over (Options.SyncDuration)
 // the database is listed with no tables, and its tables are not found.
 
-// sampleDatabase is the database as listed now.
-func (s *Server) sampleDatabase() map[string]any {
+// sampleDatabase is the database as listed now for u: native_permissions is "write" only when u may write
+// native queries on every table.
+func (s *Server) sampleDatabase(u *user) map[string]any {
 	db := s.sampleDatabaseRecord()
+	for _, id := range tableIDs() {
+		if u != nil && s.accessOf(u, id).createQueries != "query-builder-and-native" {
+			db["native_permissions"] = "none"
+		}
+	}
 	if !s.synced() {
 		db["initial_sync_status"] = "incomplete"
 	}
@@ -23,7 +29,7 @@ func (s *Server) tables() []*table {
 }
 
 func (s *Server) listDatabases(c *call) (int, any, error) {
-	db := s.sampleDatabase()
+	db := s.sampleDatabase(c.u)
 	if c.r.URL.Query().Get("include") == "tables" {
 		tables := []map[string]any{}
 		for _, t := range s.tables() {
@@ -50,14 +56,14 @@ func (s *Server) getDatabase(c *call) (int, any, error) {
 	if err := s.sampleDB(c); err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, s.sampleDatabase(), nil
+	return http.StatusOK, s.sampleDatabase(c.u), nil
 }
 
 func (s *Server) databaseMetadata(c *call) (int, any, error) {
 	if err := s.sampleDB(c); err != nil {
 		return 0, nil, err
 	}
-	db := s.sampleDatabase()
+	db := s.sampleDatabase(c.u)
 	tables := []map[string]any{}
 	for _, t := range s.tables() {
 		m := s.tableJSON(t, false)

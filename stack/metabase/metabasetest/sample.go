@@ -360,8 +360,9 @@ func (s *Server) tableJSON(t *table, withFields bool) map[string]any {
 	return m
 }
 
-// sampleDatabaseRecord is the database record (frontend/src/metabase-types/api/database.ts: id, name, engine,
-// is_sample, is_full_sync, is_audit, features, initial_sync_status).
+// sampleDatabaseRecord is the database record with the keys frontend/src/metabase-types/api/database.ts
+// (Database, DatabaseData; commit 00e4458f) requires. native_permissions depends on the caller: see
+// (*Server).sampleDatabase.
 func (s *Server) sampleDatabaseRecord() map[string]any {
 	engine := "h2"
 	if s.sqliteSample() {
@@ -369,7 +370,10 @@ func (s *Server) sampleDatabaseRecord() map[string]any {
 	}
 	return map[string]any{
 		"id": sampleDBID, "name": "Sample Database", "engine": engine, "is_sample": true, "is_full_sync": true,
-		"is_audit": false, "features": []string{"basic-aggregations", "nested-queries", "foreign-keys"},
-		"initial_sync_status": "complete",
+		"is_on_demand": false, "is_audit": false, "initial_sync_status": "complete",
+		"features":  []string{"basic-aggregations", "binning", "expressions", "foreign-keys", "left-join", "nested-queries"},
+		"schedules": map[string]any{}, "auto_run_queries": true, "refingerprint": nil, "cache_ttl": nil,
+		"native_permissions": "write", "can_upload": false, "uploads_enabled": false, "uploads_schema_name": nil,
+		"uploads_table_prefix": nil, "created_at": sampleSyncedAt, "updated_at": sampleSyncedAt,
 	}
 }

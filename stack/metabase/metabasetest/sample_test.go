@@ -202,6 +202,16 @@ func TestSampleDatabaseAsShipped(t *testing.T) {
 			if gen >= Gen64 {
 				wantSchema, wantEngine = nil, "sqlite"
 			}
+			for _, k := range []string{"id", "name", "engine", "is_sample", "is_full_sync", "is_on_demand", "native_permissions",
+				"initial_sync_status", "schedules", "auto_run_queries", "cache_ttl", "can_upload", "uploads_enabled",
+				"created_at", "updated_at"} {
+				if _, ok := db[k]; !ok {
+					t.Errorf("database record lacks key %q", k)
+				}
+			}
+			if db["native_permissions"] != "write" {
+				t.Errorf("admin: native_permissions %v, want write", db["native_permissions"])
+			}
 			if db["engine"] != wantEngine {
 				t.Errorf("engine %v, want %s", db["engine"], wantEngine)
 			}
