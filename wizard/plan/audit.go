@@ -186,7 +186,13 @@ func (p *Plan) describe(ctx context.Context, id string) ([]string, error) {
 				out = append(out, fmt.Sprintf("group %s: %s sandboxed, every other Sample Database table blocked", p.groupLabel(gid), w.tableNames()))
 			}
 			for _, sb := range w.graph.Sandboxes {
-				out = append(out, fmt.Sprintf("sandbox table %d for group %s on user attribute %s", sb.TableID, p.groupLabel(strconv.Itoa(sb.GroupID)), AccountAttribute))
+				table, column := strconv.Itoa(sb.TableID), ""
+				for _, tg := range w.targets {
+					if tg.table.ID == sb.TableID {
+						table, column = displayName(tg.table), tg.field.Name
+					}
+				}
+				out = append(out, fmt.Sprintf("make the sandbox of %s for group %s: %s = user attribute %s", table, p.groupLabel(strconv.Itoa(sb.GroupID)), column, AccountAttribute))
 			}
 		}
 		for _, sb := range w.updates {

@@ -573,3 +573,25 @@ func TestJoinedTableIsSandboxedNotUnblocked(t *testing.T) {
 	// A rerun puts the sandbox back and every card loads again.
 	f.mustRun()
 }
+
+// TestWeakAdminPasswordHint: Metabase refuses a common password in setup's nested error shape
+// ({"errors": {"user": {"password": …}}}); the hint says what to do and no event repeats the password.
+func TestWeakAdminPasswordHint(t *testing.T) {
+	for _, g := range []metabasetest.Generation{metabasetest.Gen52, metabasetest.Gen64} {
+		t.Run(g.Tag(), func(t *testing.T) {
+			f := newFixture(t, generationOptions(g), acme)
+			f.cfg.AdminPassword = "password"
+			_, events, err := f.run(context.Background(), nil)
+			e, ok := failed(events)
+			if err == nil || !ok || e.Step.ID != StepSetup {
+				t.Fatalf("run = %v, want the setup step to fail\n%s", err, describe(events))
+			}
+			if !strings.Contains(e.Hint, "too weak") {
+				t.Errorf("hint %q is not the weak-password hint (error %v)", e.Hint, e.Err)
+			}
+			if strings.Contains(describe(events), `"password"`) || strings.Contains(e.Err.Error(), "received") {
+				t.Errorf("the failure repeats what Metabase refused: %v", e.Err)
+			}
+		})
+	}
+}
