@@ -10,12 +10,14 @@ import (
 
 // connLimiter is a listener that bounds connections per client address and in all. At a limit it makes
 // room by closing an idle connection (waiting for its next request, or for its first one for over a
-// second) — the longest-idle one of the client holding the most connections — and only if there is none
-// does it close the new connection. Idle keep-alive connections cost a browser nothing to lose: it opens
-// another when it needs one.
+// second) — the longest-idle one of the client holding the most connections; failing that, a request
+// that has been running for longer than stale (a body trickled in to hold the connection: every page
+// of the host app is answered in well under that); and only if there is neither does it close the new
+// connection. Idle keep-alive connections cost a browser nothing to lose: it opens another when needed.
 type connLimiter struct {
 	net.Listener
 	limits ConnLimits
+	stale  time.Duration
 
 	mu     sync.Mutex
 	conns  map[*limitedConn]struct{}
@@ -23,14 +25,18 @@ type connLimiter struct {
 	closed atomic.Int64 // connections closed to make room, or refused
 }
 
-func newConnLimiter(ln net.Listener, l ConnLimits) *connLimiter {
+// staleRequest is how long a request may run before its connection may be closed to make room: the
+// slowest handler, /analytics, is bounded by its 2 s probe of Metabase.
+const staleRequest = 5 * time.Second
+
+func newConnLimiter(ln net.Listener, l ConnLimits, stale time.Duration) *connLimiter {
 	if l.Total <= 0 {
 		l.Total = maxConnsCeiling
 	}
 	if l.PerClient <= 0 || l.PerClient > l.Total {
 		l.PerClient = l.Total
 	}
-	return &connLimiter{Listener: ln, limits: l, conns: map[*limitedConn]struct{}{}, byIP: map[string]int{}}
+	return &connLimiter{Listener: ln, limits: l, stale: stale, conns: map[*limitedConn]struct{}{}, byIP: map[string]int{}}
 }
 
 // limitedConn is a connection the limiter counts until it is closed.
@@ -109,21 +115,33 @@ func (l *connLimiter) admit(c *limitedConn) bool {
 	return true
 }
 
-// idlest is the connection among those matching that has been idle longest; nil if none is idle. A new
-// connection counts as idle once it has sent nothing for a second (ReadHeaderTimeout ends it later).
-// The caller holds mu.
+// idlest is the connection among those matching that has been idle longest, else the one whose request
+// has run longest past stale; nil if there is neither. A new connection counts as idle once it has sent
+// nothing for a second (ReadHeaderTimeout ends it later). The caller holds mu.
 func (l *connLimiter) idlest(match func(*limitedConn) bool) *limitedConn {
 	now := time.Now().UnixNano()
-	var best *limitedConn
-	var bestSince int64
+	var idle, stale *limitedConn
+	var idleSince, staleSince int64
 	for c := range l.conns {
+		if !match(c) {
+			continue
+		}
 		st, since := http.ConnState(c.state.Load()), c.since.Load()
-		idle := st == http.StateIdle || st == http.StateNew && now-since > int64(time.Second)
-		if idle && match(c) && (best == nil || since < bestSince) {
-			best, bestSince = c, since
+		switch {
+		case st == http.StateIdle || st == http.StateNew && now-since > int64(time.Second):
+			if idle == nil || since < idleSince {
+				idle, idleSince = c, since
+			}
+		case st == http.StateActive && now-since > int64(l.stale):
+			if stale == nil || since < staleSince {
+				stale, staleSince = c, since
+			}
 		}
 	}
-	return best
+	if idle != nil {
+		return idle
+	}
+	return stale
 }
 
 // track is the server's ConnState hook.

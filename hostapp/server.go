@@ -71,11 +71,12 @@ func DefaultConnLimits() ConnLimits {
 // serveOptions are Serve's timeouts and limits; tests shorten them.
 type serveOptions struct {
 	readHeader, read, write, idle time.Duration
+	stale                         time.Duration // see staleRequest
 	limits                        ConnLimits
 }
 
 func defaultServeOptions() serveOptions {
-	return serveOptions{readHeader: ReadHeaderTimeout, read: ReadTimeout, write: WriteTimeout, idle: IdleTimeout, limits: DefaultConnLimits()}
+	return serveOptions{readHeader: ReadHeaderTimeout, read: ReadTimeout, write: WriteTimeout, idle: IdleTimeout, stale: staleRequest, limits: DefaultConnLimits()}
 }
 
 // Server returns an *http.Server for the app with the timeouts and header limit above. It does not limit
@@ -108,7 +109,7 @@ func (a *App) serveWith(ctx context.Context, ln net.Listener, o serveOptions, se
 		ln.Close()
 		return err
 	}
-	cl := newConnLimiter(ln, o.limits)
+	cl := newConnLimiter(ln, o.limits, o.stale)
 	if seen != nil {
 		seen(cl)
 	}
