@@ -50,7 +50,7 @@ func (s *Server) ssoGet(c *call) (int, any, error) {
 	// integrations/jwt.clj session-data runs check-sso-redirect on return_to before the token is read; the
 	// newest (auth-identity) version calls session-data even without a token, so a bad return_to is refused
 	// there too. jwt_test.clj deftest no-open-redirect-test: 400, the test reads (:message body), so JSON.
-	if (token != "" || s.gen() >= Gen60) && !s.safeRedirect(returnTo) {
+	if (token != "" || s.gen() >= Gen64) && !s.safeRedirect(returnTo) {
 		return 0, nil, jsonErr(http.StatusBadRequest, "Invalid redirect URL", nil)
 	}
 	if token == "" {
