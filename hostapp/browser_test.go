@@ -123,14 +123,25 @@ func TestBrowserEndToEnd(t *testing.T) {
 	b.screenshot("hostapp-refused.png")
 }
 
-// withAuthLogout adds Metabase's /auth/logout to the emulator, which lacks it (requested): in Metabase it
-// is a route of the single-page app whose Logout component runs the logout action
-// (frontend/src/metabase/auth/actions.ts: deleteSession() = DELETE /api/session, then /auth/login). The
-// shim does the same on the server: it deletes the session the browser's cookie names and redirects.
+// withAuthLogout adds Metabase's /auth/logout to the emulator while it lacks it (requested; once the
+// emulator answers it, the shim steps aside): in Metabase it is a route of the single-page app whose
+// Logout component runs the logout action (frontend/src/metabase/auth/actions.ts: deleteSession() =
+// DELETE /api/session, then /auth/login). The shim does the same on the server: it deletes the session
+// the browser's cookie names and redirects.
 func withAuthLogout(mb http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet || r.URL.Path != "/auth/logout" {
 			mb.ServeHTTP(w, r)
+			return
+		}
+		own := httptest.NewRecorder()
+		mb.ServeHTTP(own, r)
+		if own.Code != http.StatusNotFound {
+			for k, v := range own.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(own.Code)
+			w.Write(own.Body.Bytes())
 			return
 		}
 		del := httptest.NewRequestWithContext(r.Context(), http.MethodDelete, "/api/session", nil)
