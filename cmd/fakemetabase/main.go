@@ -70,6 +70,19 @@ func envSeconds(env map[string]string, key string) (float64, error) {
 	return n, nil
 }
 
+// envBool reads a boolean from env[key]; unset is false.
+func envBool(env map[string]string, key string) (bool, error) {
+	v := env[key]
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s=%q: want true or false", key, v)
+	}
+	return b, nil
+}
+
 func parse(args []string, env map[string]string, stderr io.Writer) (config, error) {
 	var cfg config
 	fs := flag.NewFlagSet("fakemetabase", flag.ContinueOnError)
@@ -101,13 +114,27 @@ func parse(args []string, env map[string]string, stderr io.Writer) (config, erro
 	fs.StringVar(&cfg.addr, "addr", net.JoinHostPort(host, port), "listen address (env MB_JETTY_HOST, MB_JETTY_PORT)")
 	boot := fs.Float64("boot-seconds", bootDefault, "seconds /api/health reports initializing (env FAKEMETABASE_BOOT_SECONDS)")
 	sync := fs.Float64("sync-seconds", syncDefault, "seconds after boot the Sample Database's first sync takes: no tables until then (env FAKEMETABASE_SYNC_SECONDS)")
-	fs.StringVar(&cfg.opts.Version, "metabase-version", metabasetest.DefaultVersion,
-		"Metabase version tag to emulate; it selects the nearest generation (v1.52.4, v1.55.9, v1.57.6, v1.60.3, v1.64.1)")
+	// A container image is configured through its environment, so each generation flag has a variable too.
+	versionDefault := metabasetest.DefaultVersion
+	if v := env["FAKEMETABASE_METABASE_VERSION"]; v != "" {
+		versionDefault = v
+	}
+	strictDefault, err := envBool(env, "FAKEMETABASE_STRICT")
+	if err != nil {
+		return cfg, err
+	}
+	mfaDefault, err := envBool(env, "FAKEMETABASE_MFA")
+	if err != nil {
+		return cfg, err
+	}
+	fs.StringVar(&cfg.opts.Version, "metabase-version", versionDefault,
+		"Metabase version tag to emulate; it selects the nearest generation (v1.52.4, v1.55.9, v1.57.6, v1.60.3, v1.64.1) (env FAKEMETABASE_METABASE_VERSION)")
 	// --version is the older name of --metabase-version, kept for scripts that use it.
-	fs.StringVar(&cfg.opts.Version, "version", metabasetest.DefaultVersion, "same as --metabase-version")
-	fs.BoolVar(&cfg.opts.Strict, "strict", false,
-		"refuse what Metabase allows but the guide never does (a sandbox on a table not set to sandboxed)")
-	fs.BoolVar(&cfg.opts.MFA, "mfa", false, "password logins answer with an MFA challenge (generation 4 and newer); X-API-Key is not subject to it")
+	fs.StringVar(&cfg.opts.Version, "version", versionDefault, "same as --metabase-version")
+	fs.BoolVar(&cfg.opts.Strict, "strict", strictDefault,
+		"refuse what Metabase allows but the guide never does: a sandbox on a table not set to sandboxed (env FAKEMETABASE_STRICT)")
+	fs.BoolVar(&cfg.opts.MFA, "mfa", mfaDefault,
+		"password logins answer with an MFA challenge (generation 4 and newer); X-API-Key is not subject to it (env FAKEMETABASE_MFA)")
 	features := fs.String("features", "", "comma-separated token features a valid license unlocks (default: all)")
 	fs.DurationVar(&cfg.exitAfter, "exit-after", exitDefault, "simulate a crash after this long, exit code 3 (env FAKEMETABASE_EXIT_AFTER)")
 	if err := fs.Parse(args); err != nil {

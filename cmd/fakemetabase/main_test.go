@@ -35,6 +35,13 @@ func TestParseEnv(t *testing.T) {
 					t.Errorf("options = %+v, want v1.57.6, strict, mfa", c.opts)
 				}
 			}},
+		{name: "generation from env", env: map[string]string{"FAKEMETABASE_METABASE_VERSION": "v1.52.4", "FAKEMETABASE_STRICT": "true"},
+			check: func(t *testing.T, c config) {
+				if c.opts.Version != "v1.52.4" || !c.opts.Strict || c.opts.MFA {
+					t.Errorf("options = %+v, want v1.52.4 and strict from env", c.opts)
+				}
+			}},
+		{name: "bad boolean env", env: map[string]string{"FAKEMETABASE_MFA": "maybe"}, wantErr: "FAKEMETABASE_MFA"},
 		{name: "jetty host and port", env: map[string]string{"MB_JETTY_HOST": "127.0.0.1", "MB_JETTY_PORT": "3999"},
 			check: func(t *testing.T, c config) {
 				if c.addr != "127.0.0.1:3999" {
