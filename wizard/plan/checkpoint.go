@@ -232,14 +232,14 @@ func (p *Plan) runEveryCard(ctx context.Context, si signedIn, d metabase.Dashboa
 			return fmt.Sprintf("%s: the dashboard's cards were not run (no card query endpoint)", t.DemoUser.Email), nil
 		}
 		if err != nil {
-			return "", withHint(fmt.Errorf("as %s, the dashboard card %q fails: %w", t.DemoUser.Email, dc.Card.Name, err),
+			return "", withHint(fmt.Errorf("as %s, the dashboard card %q (dashcard %d) fails: %w", t.DemoUser.Email, dc.Card.Name, dc.ID, err),
 				"A card of the dashboard reads a table the group "+t.GroupName()+" may not see: run again so the sandbox step sandboxes the tables the cards join to, "+
 					"or look at Admin settings > Permissions > Data > "+t.GroupName()+".")
 		}
 		// A card that shows the account column must show only the tenant's account.
 		if res.Column("ACCOUNT_ID") >= 0 {
 			if _, foreign, _ := countForeign(res, strconv.Itoa(t.AccountID)); len(foreign) > 0 {
-				return "", withHint(fmt.Errorf("as %s, the dashboard card %q shows rows of other accounts (%s)", t.DemoUser.Email, dc.Card.Name, strings.Join(foreign, ", ")),
+				return "", withHint(fmt.Errorf("as %s, the dashboard card %q (dashcard %d) shows rows of other accounts (%s)", t.DemoUser.Email, dc.Card.Name, dc.ID, strings.Join(foreign, ", ")),
 					"The sandbox does not filter that card's table: check Admin settings > Permissions > Data > "+t.GroupName()+".")
 			}
 		}

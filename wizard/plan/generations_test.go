@@ -595,3 +595,24 @@ func TestWeakAdminPasswordHint(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadStateCleansUp: a save killed half way leaves a temp file with secrets, and a state dir may have
+// been made readable by others; loading the state removes the one and narrows the other to 0700.
+func TestLoadStateCleansUp(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	must(t, (&State{JWTSecret: strings.Repeat("ab", 32)}).Save(dir))
+	left := filepath.Join(dir, ".state.json-4242.tmp")
+	must(t, os.WriteFile(left, []byte(`{"jwt_secret":"leaked"}`), 0o600))
+	must(t, os.Chmod(dir, 0o755))
+	st, err := LoadState(dir)
+	must(t, err)
+	if st.JWTSecret == "" {
+		t.Fatal("the state itself was lost")
+	}
+	if _, err := os.Stat(left); !os.IsNotExist(err) {
+		t.Errorf("the killed save's temp file is still there (%v)", err)
+	}
+	if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o700 {
+		t.Errorf("state dir mode %v, want 0700", fi.Mode().Perm())
+	}
+}

@@ -80,6 +80,12 @@ func LoadState(dir string) (*State, error) {
 	if err := secretfile.CleanTemp(filepath.Join(dir, StateFile)); err != nil {
 		return nil, fmt.Errorf("clean up an interrupted save in %s: %w", dir, err)
 	}
+	// A state dir others can read is narrowed to 0700 before its secrets are read, not only on the next save.
+	if fi, err := os.Stat(dir); err == nil && fi.IsDir() && fi.Mode().Perm()&0o077 != 0 {
+		if err := secretfile.PrivateDir(dir); err != nil {
+			return nil, fmt.Errorf("read state: %w", err)
+		}
+	}
 	b, err := os.ReadFile(filepath.Join(dir, StateFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return &State{}, nil
