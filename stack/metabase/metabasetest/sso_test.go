@@ -160,3 +160,28 @@ func assertGroups(t *testing.T, g *guide, email string, want map[int]bool, step 
 		}
 	}
 }
+
+// TestSandboxEveryGeneration: the JWT attribute reaches the sandbox on every generation, wherever the
+// generation stores it (login_attributes before Gen57, jwt_attributes from Gen57).
+func TestSandboxEveryGeneration(t *testing.T) {
+	for _, gen := range Generations() {
+		t.Run(gen.Tag(), func(t *testing.T) {
+			g := setupGuide(t, Options{Now: fixedClock, Version: gen.Tag()})
+			c := g.signIn(t, "tenant@example.com", jwt.MapClaims{"account_id": 28, "groups": []string{"Customer-Acme"}})
+			res := c.obj(http.StatusAccepted, "POST", "/api/dataset", map[string]any{"database": 1, "type": "query",
+				"query": map[string]any{"source-table": g.invoices, "limit": 2000}})
+			rows, _ := res["data"].(map[string]any)["rows"].([]any)
+			if len(rows) == 0 || len(rows) != accountRows(28) {
+				t.Fatalf("sandboxed rows = %d, want %d", len(rows), accountRows(28))
+			}
+			me := g.userByEmail(t, "tenant@example.com")
+			store := "jwt_attributes"
+			if gen < Gen57 {
+				store = "login_attributes"
+			}
+			if attrs, _ := me[store].(map[string]any); attrs["account_id"] == nil {
+				t.Errorf("%s = %v, want account_id there", store, me[store])
+			}
+		})
+	}
+}
