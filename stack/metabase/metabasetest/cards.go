@@ -29,6 +29,7 @@ func (s *Server) registerDataRoutes(mux *http.ServeMux, api func(pattern string,
 	api("GET /api/card/{id}", authenticated, s.getCard)
 	api("POST /api/card/{id}/query", authenticated, s.cardQuery)
 	api("POST /api/dashboard/{id}/dashcard/{dashcard}/card/{card}/query", authenticated, s.dashcardQuery)
+	mux.Handle("GET /auth/logout", s.page(false, s.logoutPage))
 	// The app page for the frontend's own routes (Metabase serves index.html for every non-API path): a
 	// redirect from /auth/sso to /question/notebook or /collection/root lands on the app, not a 404.
 	for _, prefix := range []string{"/question", "/model", "/collection", "/browse", "/dashboard", "/search", "/admin"} {

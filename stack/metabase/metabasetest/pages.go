@@ -214,3 +214,17 @@ func (s *Server) loginPage(c *call) (int, string) {
 	return http.StatusOK, render("login", map[string]any{"Site": s.settingString("site-name"),
 		"SSO": s.jwtConfigured(), "SSOURL": fmt.Sprintf("/auth/sso?redirect=%s", url.QueryEscape(redirect))})
 }
+
+// logoutPage is GET /auth/logout. In Metabase it is a route of the app (Logout.tsx: the logout action does
+// DELETE /api/session, then goes to /auth/login); the guide's sample host app loads it in a hidden iframe for
+// single logout. The emulator does the same on the server: it ends the session named by the cookie, expires
+// the cookie and sends the browser to /auth/login.
+func (s *Server) logoutPage(c *call) (int, string) {
+	if ck, err := c.r.Cookie(sessionCookie); err == nil {
+		delete(s.st.Sessions, hashKey(ck.Value))
+		s.save()
+	}
+	http.SetCookie(c.w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
+	c.w.Header().Set("Location", "/auth/login")
+	return http.StatusFound, "<p>Signed out.</p>"
+}

@@ -95,3 +95,23 @@ func TestDashboardPageShowsEachCard(t *testing.T) {
 		})
 	}
 }
+
+// TestLogoutPageEndsTheSession: GET /auth/logout (the host app's single logout) ends the iframe's session.
+func TestLogoutPageEndsTheSession(t *testing.T) {
+	g := tenantGuide(t, Options{}, "sandboxed")
+	rene := tenant(t, g)
+	rene.must(http.StatusOK, "GET", "/api/user/current", nil)
+	r := rene.do("GET", "/auth/logout", nil)
+	if r.status != http.StatusFound || r.header.Get("Location") != "/auth/login" {
+		t.Fatalf("GET /auth/logout: got %d Location %q, want 302 to /auth/login", r.status, r.header.Get("Location"))
+	}
+	if !strings.Contains(strings.Join(r.header.Values("Set-Cookie"), ";"), sessionCookie+"=;") {
+		t.Errorf("the session cookie is not cleared: %v", r.header.Values("Set-Cookie"))
+	}
+	if r := rene.do("GET", "/api/user/current", nil); r.status != http.StatusUnauthorized {
+		t.Errorf("after logout the old session still answers %d", r.status)
+	}
+	if r := newRawClient(t, g.s.URL).do("GET", "/auth/logout", nil); r.status != http.StatusFound {
+		t.Errorf("signed-out GET /auth/logout: %d, want 302", r.status)
+	}
+}
