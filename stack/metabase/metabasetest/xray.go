@@ -22,15 +22,15 @@ import (
 //     several fields makes one card per field. Categories are sized by their distinct values (Small <= 5,
 //     Medium <= 10, Large).
 //   - Cards: GenericTable.yaml's cards whose dimensions and filters are bound, best score first, capped at
-//     xrayMaxCards (UNVERIFIED: populate.clj max-cards), laid out in the template's group order with a text
+//     xrayMaxCards (max-cards 15), laid out in the template's group order with a text
 //     card heading each group.
 //
 // For Invoices that yields 15 cards, most of them through Accounts (Country, coordinates, Created At, Seats):
 // the case where a tenant's card needs ACCOUNTS sandboxed too. The exact card list Metabase shows is
 // UNVERIFIED (it depends on fingerprints the emulator does not compute); the kinds of cards are the template's.
 
-// xrayMaxCards caps the cards of one X-ray (UNVERIFIED: src/metabase/xrays/automagic_dashboards/populate.clj
-// max-cards).
+// xrayMaxCards caps the cards of one X-ray: "(def ^:private ^Long max-cards 15)" in the automagic dashboards
+// source (read in an older version; that the newest populate.clj keeps 15 is UNVERIFIED).
 const xrayMaxCards = 15
 
 // xrayGroups are GenericTable.yaml's groups in template order, with their titles.
