@@ -523,6 +523,27 @@ func TestDemoRefusesNonLoopback(t *testing.T) {
 	}
 }
 
+func TestDemoRefusesNonLoopbackHostAppURL(t *testing.T) {
+	for _, tt := range []struct {
+		url     string
+		demo    bool
+		refused bool
+	}{
+		{"http://192.168.1.20:8080", true, true},
+		{"http://[2001:db8::1]:8080", true, true},
+		{"http://192.168.1.20:8080", false, false},
+		{"http://127.0.0.1:8080", true, false},
+		{"http://localhost:8080", true, false},
+	} {
+		cfg := testConfig()
+		cfg.HostAppURL, cfg.Demo = tt.url, tt.demo
+		_, err := New(cfg)
+		if got := errors.Is(err, ErrDemoNotLoopback); got != tt.refused {
+			t.Errorf("New(HostAppURL %s, Demo %v) = %v, want refused %v", tt.url, tt.demo, err, tt.refused)
+		}
+	}
+}
+
 func TestUnverifiedBanner(t *testing.T) {
 	for _, unverified := range []bool{false, true} {
 		app := newTestApp(t, func(c *Config) { c.Unverified, c.UnverifiedDetail = unverified, "The Invoices sandbox is missing." })

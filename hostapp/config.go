@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -159,6 +160,11 @@ func validate(cfg Config) (*settings, error) {
 		errs = append(errs, err)
 	}
 	s.hosts = hosts
+	if u, err := url.Parse(cfg.HostAppURL); cfg.Demo && err == nil {
+		if ip := net.ParseIP(u.Hostname()); ip != nil && !ip.IsLoopback() {
+			errs = append(errs, fmt.Errorf("HostAppURL %q with Demo: %w; demo mode shows every demo user's password, so serve it on 127.0.0.1 or turn demo mode off", cfg.HostAppURL, ErrDemoNotLoopback))
+		}
+	}
 	if cfg.Unverified {
 		s.banner = "Unverified: Metabase's setup was not checked before serving, so a tenant may see more than its own rows."
 		if d := strings.TrimSpace(cfg.UnverifiedDetail); d != "" {
