@@ -213,7 +213,9 @@ func TestHostileRequests(t *testing.T) {
 			path: redirect("//evil.example/steal"), status: 400, json: map[string]string{"message": "Invalid redirect URL"}},
 		{name: "backslash return_to", env: "guide", as: "anon", method: "GET",
 			path: redirect(`/\evil.example`), status: 400, json: map[string]string{"message": "Invalid redirect URL"}},
-		{name: "encoded return_to", env: "guide", as: "anon", method: "GET",
+		// sso_utils.clj check-sso-redirect parses without decoding: "%2F%2Fevil.example" is a relative path for
+		// Metabase (the browser resolves it under Metabase's origin); only strict mode refuses it.
+		{name: "encoded return_to (strict)", env: "strict", as: "anon", method: "GET",
 			path: redirect("%2F%2Fevil.example"), status: 400, json: map[string]string{"message": "Invalid redirect URL"}},
 		{name: "scheme without slashes", env: "guide", as: "anon", method: "GET",
 			path: redirect("https:evil.example"), status: 400, json: map[string]string{"message": "Invalid redirect URL"}},

@@ -111,10 +111,56 @@ func (s *Server) ssoPost(c *call) (int, any, error) {
 	return 0, nil, ssoErr(http.StatusNotImplemented, "POST not valid for JWT SSO requests", "error-post-jwt-not-valid")
 }
 
-// safeRedirect is sso_utils check-sso-redirect (contract §11): relative, or absolute on site-url's host.
-// It also refuses what browsers treat as another host: "//evil", "/\evil", "https:evil", and any of these
-// hidden behind percent-encoding.
+// safeRedirect is sso_utils.clj check-sso-redirect (newest read, ids 2582408625 / 9462937939): the value
+// is parsed as a java.net.URI (a syntax error is a refusal) and accepted when it is relative (no scheme and
+// no host) or its host equals site-url's host. Java's URI refuses characters such as a backslash, a space, a
+// control character or a bad %-escape; it does not decode, so "%2F%2Fevil" is a relative path there, which
+// the browser resolves under Metabase's own origin. Options.Strict also refuses encoded and
+// scheme-relative tricks once decoded (the emulator's older, stricter rule).
 func (s *Server) safeRedirect(target string) bool {
+	if !javaURISyntax(target) {
+		return false
+	}
+	u, err := url.Parse(target)
+	if err != nil {
+		return false
+	}
+	site, _ := url.Parse(s.rawString("site-url"))
+	relative := u.Scheme == "" && u.Host == ""
+	if !relative && (site == nil || u.Hostname() == "" || u.Hostname() != site.Hostname()) {
+		return false
+	}
+	if s.opts.Strict {
+		return s.strictRedirect(target)
+	}
+	return true
+}
+
+// javaURISyntax approximates what java.net.URI accepts: RFC 2396 characters, %HH escapes, and non-ASCII
+// "other" characters; no spaces, controls, backslashes or the other excluded ASCII characters.
+func javaURISyntax(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c < 0x20 || c == 0x7f || strings.IndexByte(" \"<>\\^`{|}", c) >= 0:
+			return false
+		case c == '%':
+			if i+2 >= len(v) || !isHex(v[i+1]) || !isHex(v[i+2]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// strictRedirect is the emulator's stricter rule (Options.Strict): relative values must start with one "/",
+// and what browsers treat as another host ("//evil", "/\evil", "https:evil") is refused also behind
+// percent-encoding.
+func (s *Server) strictRedirect(target string) bool {
 	site, err := url.Parse(s.rawString("site-url"))
 	if err != nil {
 		return false

@@ -185,3 +185,37 @@ func TestSandboxEveryGeneration(t *testing.T) {
 		})
 	}
 }
+
+// TestSafeRedirect is sso_utils.clj check-sso-redirect (java.net.URI, no decoding) and the stricter opt-in.
+func TestSafeRedirect(t *testing.T) {
+	s := NewUnstartedServer(Options{SiteURL: "http://localhost:3000"})
+	defer s.Close()
+	strict := NewUnstartedServer(Options{SiteURL: "http://localhost:3000", Strict: true})
+	defer strict.Close()
+	tests := []struct {
+		target       string
+		ok, strictOK bool
+	}{
+		{"/", true, true},
+		{"/dashboard/1?logo=false&top_nav=false", true, true},
+		{"dashboard/1", true, false}, // relative without a slash: a java.net.URI path
+		{"%2F%2Fevil.example", true, false},
+		{"http://localhost:3000/dashboard/1", true, true},
+		{"https://localhost/x", true, true}, // same host, other scheme and port: Metabase compares hosts only
+		{"https://badsite.com", false, false},
+		{"//badsite.com", false, false},
+		{"https:///badsite.com", false, false},
+		{`/\evil.example`, false, false},
+		{"https:evil.example", false, false},
+		{"/a b", false, false},
+		{"/bad%zzescape", false, false},
+	}
+	for _, tc := range tests {
+		if got := s.safeRedirect(tc.target); got != tc.ok {
+			t.Errorf("safeRedirect(%q) = %v, want %v", tc.target, got, tc.ok)
+		}
+		if got := strict.safeRedirect(tc.target); got != tc.strictOK {
+			t.Errorf("strict safeRedirect(%q) = %v, want %v", tc.target, got, tc.strictOK)
+		}
+	}
+}
