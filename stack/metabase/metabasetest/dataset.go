@@ -325,13 +325,10 @@ func (ex *execution) ref(raw any) (expr, error) {
 	if ft == nil {
 		return expr{}, bad
 	}
-	opts, _ := func() (map[string]any, bool) {
-		if len(arr) > 2 {
-			m, ok := arr[2].(map[string]any)
-			return m, ok
-		}
-		return nil, false
-	}()
+	var opts map[string]any // nil when the reference has no options (["field", id] or ["field", id, null])
+	if len(arr) > 2 {
+		opts, _ = arr[2].(map[string]any)
+	}
 	var get func(row []any) any
 	switch {
 	case ft == ex.t:
