@@ -15,10 +15,7 @@ func (p *Plan) checkSetup(ctx context.Context) (bool, error) {
 	if p.cache.loggedIn {
 		return true, nil
 	}
-	if err := p.waitReady(ctx); err != nil {
-		return false, err
-	}
-	props, err := p.mb.SessionProperties(ctx)
+	props, err := p.waitReady(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -90,9 +87,10 @@ func (p *Plan) noTracking(ctx context.Context) error {
 // an Enterprise boot can answer health and still reset connections while it finishes, so both are
 // polled, within ReadyTimeout and ctx. Nothing listening at all on the first try is an error at once,
 // since waiting would not help a wrong URL.
-func (p *Plan) waitReady(ctx context.Context) error {
+func (p *Plan) waitReady(ctx context.Context) (metabase.Properties, error) {
 	last := -1.0
-	answered := false
+	answered, healthy := false, false
+	var props metabase.Properties
 	err := p.poll(ctx, p.opts.ReadyTimeout, func() (bool, error) {
 		h, err := p.mb.Health(ctx)
 		if err != nil {
@@ -106,7 +104,8 @@ func (p *Plan) waitReady(ctx context.Context) error {
 		}
 		answered = true
 		if h.Ready() {
-			if _, err := p.mb.SessionProperties(ctx); err != nil {
+			healthy = true
+			if props, err = p.mb.SessionProperties(ctx); err != nil {
 				if ctx.Err() != nil {
 					return false, err
 				}
@@ -122,13 +121,17 @@ func (p *Plan) waitReady(ctx context.Context) error {
 		return false, nil
 	})
 	if errors.Is(err, errPollTimeout) {
-		return withHint(fmt.Errorf("wait for Metabase: %s/api/health did not say ok within %s", p.cfg.MetabaseURL, p.opts.ReadyTimeout),
+		what := "/api/health did not say ok"
+		if healthy {
+			what = ": /api/health says ok but /api/session/properties did not answer"
+		}
+		return props, withHint(fmt.Errorf("wait for Metabase: %s%s within %s", p.cfg.MetabaseURL, what, p.opts.ReadyTimeout),
 			"Metabase may lack memory or be stuck migrating: look at its log (embedwizard logs), then run again.")
 	}
 	if err != nil {
-		return fmt.Errorf("wait for Metabase: %w", err)
+		return props, fmt.Errorf("wait for Metabase: %w", err)
 	}
-	return nil
+	return props, nil
 }
 
 func (p *Plan) checkLicense(ctx context.Context) (bool, error) {
