@@ -10,7 +10,9 @@ import (
 )
 
 // The guide's "Set up a group in Metabase" and "Synchronize groups between Metabase and your app": one group
-// per tenant, found by name case-insensitively or made, and the tenant's JWT group claim mapped to it.
+// per tenant, found by name case-insensitively or made (never one of Metabase's own groups), and the tenant's
+// JWT group claim mapped to it. The groups step only makes the groups; the mapping is written by the jwt step
+// (groupsDiff), after the sandbox, so that nobody signs in to a group before it is restricted.
 
 func (p *Plan) checkGroups(ctx context.Context) (bool, error) {
 	if _, err := p.dialect(ctx); err != nil {
