@@ -21,7 +21,8 @@ const (
 	// add-data-analyst-perms-to-permissions-graph, master 2025). UNVERIFIED: the exact type string.
 	MagicDataAnalyst = "data-analyst"
 	// MagicAllExternalUsers is the tenants feature's "All tenant users" group (permissions_group.clj
-	// all-external-users, master 2025). UNVERIFIED: the exact type string.
+	// create-all-external-users! when use-tenants turns on; the admin UI's group list tests
+	// magic_group_type === "all-external-users", master 2025). On 0.64 with tenants off it is not listed.
 	MagicAllExternalUsers = "all-external-users"
 )
 
