@@ -19,7 +19,7 @@ const (
 	// MagicDataAnalyst is the "Data Analysts" group of the newest versions (permissions_group.clj
 	// data-analyst-group; the data permissions graph adds its implicit perms, graph.clj
 	// add-data-analyst-perms-to-permissions-graph, master 2025); the frontend's isDataAnalystGroup tests
-	// magic_group_type === "data-analyst" (frontend lib/groups.ts, master 2025).
+	// magic_group_type === "data-analyst" (master 2025; file path not recorded).
 	MagicDataAnalyst = "data-analyst"
 	// MagicAllExternalUsers is the tenants feature's "All tenant users" group (permissions_group.clj
 	// create-all-external-users! when use-tenants turns on; the admin UI's group list tests
