@@ -72,8 +72,8 @@ func ResolveEndpoint(getenv func(string) string) (Endpoint, error) {
 	metaPath := filepath.Join(dir, "contexts", "meta", id, "meta.json")
 	b, err := os.ReadFile(metaPath)
 	if err != nil {
-		return Endpoint{}, fmt.Errorf("docker context %q (from %s) is not in the context store (%s: %w): "+
-			"run `docker context ls` and `docker context use <name>`, or set DOCKER_CONTEXT or DOCKER_HOST", name, source, metaPath, err)
+		return Endpoint{}, fmt.Errorf("docker context %q (from %s) is not in the context store (%w): "+
+			"run `docker context ls` and `docker context use <name>`, or set DOCKER_CONTEXT or DOCKER_HOST", name, source, err)
 	}
 	var meta struct {
 		Endpoints map[string]struct {

@@ -51,7 +51,7 @@ func ParsePullPolicy(s string) (PullPolicy, error) {
 func parseImage(ref string) (reference.Named, error) {
 	named, err := reference.ParseNormalizedNamed(ref)
 	if err != nil {
-		return nil, fmt.Errorf("image reference %q does not parse (%w): use repository[:tag], e.g. %s or metabase/metabase-enterprise:v1.63.1", ref, err, DefaultImage)
+		return nil, fmt.Errorf("image reference %q does not parse (%w): use repository[:tag], e.g. %s or metabase/metabase-enterprise:v1.63.13", ref, err, DefaultImage)
 	}
 	return named, nil
 }
@@ -110,6 +110,38 @@ func (s *Stack) ensureImage(ctx context.Context, em emitter) error {
 	}
 	em.send(Event{Kind: PullStart, Message: "a newer image is available: pulling " + s.cfg.Image + " (" + shortDigest(remote) + ", here " + shortDigest(img.digestFor(s.cfg.Image)) + ")"})
 	return s.pull(ctx, em, true)
+}
+
+// adviseTimeout bounds the registry check made for a container that already exists: it only advises,
+// so it must not hold up an `up` that would otherwise take a second.
+const adviseTimeout = 3 * time.Second
+
+// adviseNewer tells, for a container kept as it is, when the registry has a newer image for its tag:
+// switching means a new container (the data volume is kept), which Up does only when asked.
+func (s *Stack) adviseNewer(ctx context.Context, st containerState, em emitter) {
+	if s.cfg.Pull != PullDefault {
+		return
+	}
+	named, err := parseImage(s.cfg.Image)
+	if err != nil {
+		return
+	}
+	if _, pinned := named.(reference.Digested); pinned {
+		return
+	}
+	img, err := s.eng.image(ctx, st.ImageID)
+	if err != nil || len(img.RepoDigests) == 0 {
+		return
+	}
+	cctx, cancel := context.WithTimeout(ctx, adviseTimeout)
+	defer cancel()
+	remote, err := s.eng.remoteDigest(cctx, s.cfg.Image)
+	if err != nil || img.hasDigest(remote) {
+		return // unreachable: nothing to advise; the running image is what the user had
+	}
+	em.send(Event{Kind: Warning, Message: fmt.Sprintf("a newer %s is available (%s; this container runs %s): "+
+		"pull it and recreate the container to switch, the data volume is kept (embedwizard up --pull always --recreate)",
+		s.cfg.Image, shortDigest(remote), shortDigest(img.digestFor(s.cfg.Image)))})
 }
 
 func registryOf(ref string) string {

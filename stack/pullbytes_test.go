@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/docker/docker/api/types/image"
 
 	"github.com/embedwizard/embedwizard/stack/stacktest"
 )
@@ -162,6 +165,9 @@ func TestPullPolicy(t *testing.T) {
 	remote := reg.Push(t, v1, "fakemetabase:policy")
 	s := newTestStack(t, Config{Image: remote})
 	ctx := testContext(t)
+	// Images are made with the test's t, not a subtest's: their cleanup untags the image, and with it
+	// the digest the next subtest compares with.
+	outer := t
 	up := func(t *testing.T, s *Stack) (*recorder, Info) {
 		t.Helper()
 		if err := s.Down(ctx, true); err != nil {
@@ -194,8 +200,8 @@ func TestPullPolicy(t *testing.T) {
 	})
 
 	t.Run("newer digest: pull", func(t *testing.T) {
-		v2 := stacktest.Derive(t, stacktest.Image(t), 1<<20)
-		reg.Push(t, v2, "fakemetabase:policy")
+		v2 := stacktest.Derive(outer, stacktest.Image(t), 1<<20)
+		reg.Push(outer, v2, "fakemetabase:policy")
 		// Push leaves the tag absent locally; put it back on v1, the image this machine had before.
 		if err := stacktest.Client(t).ImageTag(ctx, v1, remote); err != nil {
 			t.Fatal(err)
@@ -207,6 +213,45 @@ func TestPullPolicy(t *testing.T) {
 		}
 		if info.ImageDigest == first.ImageDigest || info.ImageDigest == "" {
 			t.Errorf("after the pull the digest is %q, was %q", info.ImageDigest, first.ImageDigest)
+		}
+	})
+
+	t.Run("existing container: a newer image is advised; always with recreate switches", func(t *testing.T) {
+		before, err := s.Status(ctx)
+		if err != nil || !before.Running {
+			t.Fatalf("Status = %+v, %v", before, err)
+		}
+		v3 := stacktest.Derive(outer, stacktest.Image(t), 1<<20)
+		reg.Push(outer, v3, "fakemetabase:policy")
+		// Push leaves the tag, and its digest, absent locally; bring both back on the image in use, as
+		// a machine that pulled it earlier has them.
+		c := stacktest.Client(t)
+		rc, err := c.ImagePull(ctx, reg.Addr+"/fakemetabase@"+before.ImageDigest, image.PullOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, rc)
+		rc.Close()
+		if err := c.ImageTag(ctx, before.ImageID, remote); err != nil {
+			t.Fatal(err)
+		}
+		var rec recorder
+		info, err := s.Up(ctx, rec.emit)
+		if err != nil || !info.Reused {
+			t.Fatalf("Up = %+v, %v; want the running container reused", info, err)
+		}
+		warn := rec.of(Warning)
+		if len(warn) != 1 || !strings.Contains(warn[0].Message, "a newer "+remote+" is available") || !strings.Contains(warn[0].Message, "--pull always --recreate") {
+			t.Errorf("warnings %+v; want one advising the newer image and how to switch", warn)
+		}
+		sw := newTestStack(t, Config{Image: remote, StateDir: s.cfg.StateDir, Port: s.cfg.Port, Pull: PullAlways, Recreate: true})
+		rec = recorder{}
+		info, err = sw.Up(ctx, rec.emit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rec.of(PullDone)) != 1 || info.Reused || info.ImageDigest == before.ImageDigest {
+			t.Errorf("--pull always --recreate: events %v, info %+v; want a pull and a new container on the new digest (was %s)", rec.kinds(), info, before.ImageDigest)
 		}
 	})
 

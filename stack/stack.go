@@ -98,6 +98,7 @@ type Stack struct {
 	http *http.Client
 	// pullEvery bounds the rate of PullProgress events; tests set 0 to see every step.
 	pullEvery time.Duration
+	pulled    bool // this Up already applied the pull policy (PullAlways with an existing container)
 }
 
 // Info describes a running, healthy stack.
@@ -285,6 +286,7 @@ func (s *Stack) Up(ctx context.Context, emit func(Event)) (Info, error) {
 }
 
 func (s *Stack) up(ctx context.Context, em emitter) (Info, error) {
+	defer func() { s.pulled = false }()
 	if _, err := parseImage(s.cfg.Image); err != nil {
 		return Info{}, err
 	}
@@ -292,9 +294,20 @@ func (s *Stack) up(ctx context.Context, em emitter) (Info, error) {
 	if err != nil {
 		return Info{}, s.wrap("find container", err)
 	}
+	if found && s.cfg.Pull == PullAlways {
+		// Pull first, so that a newer image shows as a changed one below (ErrImageChanged, or a
+		// recreate with Config.Recreate) instead of being fetched and left unused.
+		if err := s.ensureImage(ctx, em); err != nil {
+			return Info{}, err
+		}
+		s.pulled = true
+	}
 	if found {
 		if found, err = s.keepOrDrop(ctx, st, em); err != nil {
 			return Info{}, err
+		}
+		if found {
+			s.adviseNewer(ctx, st, em)
 		}
 	}
 	if !found {
@@ -359,9 +372,12 @@ func describeID(id string) string {
 
 // create makes sure the image and the volume exist, then creates the container (not started).
 func (s *Stack) create(ctx context.Context, em emitter) (containerState, error) {
-	if err := s.ensureImage(ctx, em); err != nil {
-		return containerState{}, err
+	if !s.pulled {
+		if err := s.ensureImage(ctx, em); err != nil {
+			return containerState{}, err
+		}
 	}
+	s.pulled = false
 	em.send(Event{Kind: Creating, Message: "creating container " + s.containerName() + " with volume " + s.volumeName()})
 	if err := s.eng.createVolume(ctx, s.volumeName(), s.labels()); err != nil {
 		return containerState{}, s.wrap("create volume "+s.volumeName(), err)

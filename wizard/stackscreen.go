@@ -256,13 +256,13 @@ func (m *stackScreen) layerRow(l stack.Layer) string {
 		meter, detail = bar.ViewAs(ratio(l.Current, l.Total)), megabytesPair(l.Current, l.Total, " of ")
 	case stack.LayerVerifying, stack.LayerDownloaded:
 		// The download is finished: say so with a full bar, not the empty one of the next phase.
-		meter, detail = bar.ViewAs(1), megabytes(size)+" downloaded"
+		meter, detail = bar.ViewAs(1), strings.TrimSpace(sizeOrEmpty(size)+" downloaded")
 	case stack.LayerExtracting:
 		meter, detail = bar.ViewAs(ratio(l.Current, l.Total)), megabytesPair(l.Current, l.Total, " of ")
 	case stack.LayerDone:
 		meter, detail = bar.ViewAs(1), sizeOrEmpty(size)
 	case stack.LayerPresent:
-		meter, detail = blank, "on this machine"
+		meter, detail = blank, sizeOrEmpty(size)
 	case stack.LayerRetrying:
 		meter, detail = blank, strings.TrimPrefix(strings.ToLower(l.Status), "retrying ")
 	default: // waiting

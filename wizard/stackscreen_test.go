@@ -1,14 +1,17 @@
 package wizard
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest"
 
 	"github.com/embedwizard/embedwizard/stack"
+	"github.com/embedwizard/embedwizard/stack/stacktest"
 )
 
 // pullEvents are a pull caught half way: two layers done, one downloading, one extracting; then the log.
@@ -41,7 +44,7 @@ func TestStackScreen(t *testing.T) {
 			name:   "pulling",
 			events: pullEvents(),
 			want: []string{"pulling metabase/metabase-enterprise:latest", "c3d4e5f6a1b2  downloading", "96.0 of 192.0 MB", "d4e5f6a1b2c3  extracting",
-				"a1b2c3d4e5f6  done", "b2c3d4e5f6a1  already here", "on this machine", "total", "62%", "176.0 of 272.0 MB", "the next run pulls again"},
+				"a1b2c3d4e5f6  done", "b2c3d4e5f6a1  already here", "total", "62%", "176.0 of 272.0 MB", "the next run pulls again"},
 			hide: []string{"Starting Metabase version"},
 		},
 		{
@@ -182,7 +185,7 @@ func TestStackScreenLayerStates(t *testing.T) {
 			t.Errorf("row %q: full bar = %v, want %v", row, full, wantFull)
 		}
 	}
-	for _, s := range []string{"12.0 MB downloaded", "52.0 of 208.0 MB", "40.0 of 160.0 MB", "98 bytes", "on this machine", "in 5 seconds", "284.0 of 765.0 MB", "28%"} {
+	for _, s := range []string{"12.0 MB downloaded", "52.0 of 208.0 MB", "40.0 of 160.0 MB", "98 bytes", "in 5 seconds", "284.0 of 765.0 MB", "28%"} {
 		if !strings.Contains(view, s) {
 			t.Errorf("frame lacks %q:\n%s", s, view)
 		}
@@ -198,4 +201,56 @@ func TestStackScreenLayerStates(t *testing.T) {
 		}
 		checkFits(t, view, 80, 16)
 	})
+}
+
+// TestStackScreenRealPull feeds the screen the events of a real pull (a registry on 127.0.0.1 behind a
+// 4 MB/s proxy, three layers to fetch, the emulator's own present) and checks a frame caught mid-download:
+// every row in words, the total in bytes, all within 80×24. The frame is logged for the record.
+func TestStackScreenRealPull(t *testing.T) {
+	reg := stacktest.NewRegistry(t)
+	derived := stacktest.DeriveLayers(t, stacktest.Image(t), 12<<20, 6<<20, 98)
+	reg.Push(t, derived, "fakemetabase:screen")
+	stacktest.RemoveImage(t, derived)
+	proxy := stacktest.NewSlowProxy(t, reg.Addr, 4<<20)
+	remote := proxy.Addr + "/fakemetabase:screen"
+	t.Cleanup(func() { stacktest.RemoveImage(t, remote) })
+
+	s, err := stack.New(stack.Config{StateDir: t.TempDir(), Image: remote, Port: stacktest.FreePort(t), Labels: stacktest.Labels(),
+		Env: map[string]string{"FAKEMETABASE_BOOT_SECONDS": "0"}, HealthTimeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	t.Cleanup(func() {
+		if err := s.Down(context.Background(), true); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+		s.Close()
+	})
+	m := newStackScreen(nil, Choices{Image: remote, MetabasePort: 3000})
+	var frame string
+	if _, err := s.Up(ctx, func(ev stack.Event) {
+		m.apply(ev)
+		if frame != "" || ev.Kind != stack.PullProgress {
+			return
+		}
+		for _, l := range ev.Layers {
+			if l.Phase == stack.LayerDownloading && l.Current > 4<<20 && ev.Bytes.Exact {
+				frame = ansi.Strip(m.View())
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if frame == "" {
+		t.Fatal("no frame caught mid-download")
+	}
+	t.Logf("frame mid-download:\n%s", frame)
+	for _, want := range []string{"downloading", "already here", "total", " of ", " MB", "the next run pulls again"} {
+		if !strings.Contains(frame, want) {
+			t.Errorf("frame lacks %q", want)
+		}
+	}
+	checkFits(t, frame, 80, 24)
 }
