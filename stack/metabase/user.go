@@ -19,7 +19,8 @@ type User struct {
 	LoginAttributes map[string]any `json:"login_attributes"`
 	JWTAttributes   map[string]any `json:"jwt_attributes"`
 	// GroupIDsField is "group_ids", which GET /api/user/current hydrates (users_rest/api.clj, endpoint
-	// GET /current: (t2/hydrate … :group_ids …), master 2025; api/user.clj on 0.50–0.54).
+	// GET /current: (t2/hydrate … :group_ids …), master 2025; UNVERIFIED for each older release, so the
+	// client reads both fields).
 	GroupIDsField []int `json:"group_ids"`
 	// Memberships is "user_group_memberships", which only GET /api/user/:id hydrates (same file, GET /:id,
 	// for the user itself, a superuser or a group manager).
