@@ -343,6 +343,16 @@ func TestConformance(t *testing.T) {
 					t.Errorf("All Users: root %v, container %d %v; want the container to copy Root's write", root, container, got)
 				}
 			}},
+		{"src/metabase/models/permissions.clj — assert-not-admin-group (collection graph)", all, "licensed",
+			func(t *testing.T, g *guide) {
+				cg := g.admin.obj(200, "GET", "/api/collection/graph", nil)
+				r := g.admin.do("PUT", "/api/collection/graph", map[string]any{"revision": cg["revision"],
+					"groups": map[string]any{"2": map[string]any{"root": "read"}}})
+				expectText(t, r, 400, "You cannot create or revoke permissions for the 'Admin' group.")
+				// Sending the admin group's values back unchanged writes nothing for it and is fine.
+				g.admin.must(200, "PUT", "/api/collection/graph", map[string]any{"revision": cg["revision"],
+					"groups": map[string]any{"2": map[string]any{"root": "write"}}})
+			}},
 		{"src/metabase/permissions/models/permissions_group.clj — magic groups (by name before magic_group_type)", all, "licensed",
 			func(t *testing.T, g *guide) {
 				groups := g.admin.must(200, "GET", "/api/permissions/group", nil).([]any)

@@ -580,6 +580,12 @@ func (s *Server) putCollectionGraph(c *call) (int, any, error) {
 						"You cannot edit permissions for a Personal Collection or its descendants.", nil)
 				}
 			}
+			if id == adminsID && v != "write" {
+				// Administrators always write everywhere; changing that inserts or deletes a permissions row
+				// for the admin group, which models/permissions.clj assert-not-admin-group refuses with
+				// {:status-code 400} (several versions read, e.g. ids 3001005452, 603565480): plain text.
+				return 0, nil, textErr(http.StatusBadRequest, "You cannot create or revoke permissions for the 'Admin' group.")
+			}
 			m[cid] = v
 		}
 		if id != adminsID {
