@@ -399,8 +399,10 @@ func (s *Server) listUsers(c *call) (int, any, error) {
 	out := []map[string]any{}
 	for _, id := range sortedKeys(s.st.Users) {
 		if u := s.st.Users[id]; u.Type != "api-key" {
+			// users_rest/api.clj GET "/" (id 2495253365): admins get personal_collection_id and group_ids.
 			m := s.userJSON(u)
 			m["group_ids"] = u.groupIDs()
+			m["personal_collection_id"] = u.PersonalCollID
 			out = append(out, m)
 		}
 	}
