@@ -300,6 +300,23 @@ func TestConformance(t *testing.T) {
 					"groups": map[string]any{"1": map[string]any{"1": map[string]any{"view-data": "blocked"}}}})
 				expectText(t, r, 402, "The blocked permissions functionality is only enabled if you have a premium token with the advanced-permissions feature.")
 			}},
+		{"src/metabase/permissions_rest/data_permissions/graph.clj — api-val->db-val {:sandboxed :unrestricted}", all, "guide",
+			func(t *testing.T, g *guide) {
+				// A second tenant group set "sandboxed" on Invoices without a sandbox row.
+				gid := num(t, g.admin.obj(200, "POST", "/api/permissions/group", map[string]any{"name": "Customer Beta"})["id"])
+				graph := g.admin.obj(200, "GET", "/api/permissions/graph", nil)
+				g.admin.must(200, "PUT", "/api/permissions/graph", map[string]any{"revision": graph["revision"],
+					"groups": map[string]any{fmt.Sprint(gid): map[string]any{"1": map[string]any{
+						"view-data": map[string]any{g.schema: map[string]any{fmt.Sprint(g.invoices): "sandboxed"}}}}}})
+				graph = g.admin.obj(200, "GET", "/api/permissions/graph", nil)
+				v := dig(graph, fmt.Sprintf("groups.%d.1.view-data", gid))
+				if m, ok := v.(map[string]any); ok {
+					v = dig(m, g.schema+"."+fmt.Sprint(g.invoices))
+				}
+				if v != "unrestricted" {
+					t.Errorf("view-data without a sandbox row = %v, want unrestricted (stored as such; no sandbox to show)", v)
+				}
+			}},
 		{graphTest + " — ellide?-test (view-data blocked is left out)", all, "guide", func(t *testing.T, g *guide) {
 			graph := g.admin.obj(200, "GET", "/api/permissions/graph", nil)
 			if p := dig(graph, "groups.1.1"); p != nil {

@@ -488,6 +488,9 @@ func (s *Server) putGraph(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	if err := s.sandboxedNeedsSandbox(perms, sandboxes); err != nil {
+		return 0, nil, err
+	}
 	maps.Copy(s.st.Perms, perms)
 	s.st.Sandboxes = sandboxes
 	s.pruneSandboxes()
@@ -502,6 +505,26 @@ func (s *Server) putGraph(c *call) (int, any, error) {
 		out["sandboxes"] = created
 	}
 	return http.StatusOK, out, nil
+}
+
+// sandboxedNeedsSandbox settles tables a PUT left "sandboxed" without a sandbox row. Metabase stores the
+// API value sandboxed as unrestricted (graph.clj api-val->db-val {:sandboxed :unrestricted}); only a sandbox
+// row makes it read "sandboxed" again (add-sandboxes-to-permissions-graph). So without a row the tenant sees
+// every row: the emulator stores unrestricted, as Metabase does. Options.Strict refuses such a PUT instead.
+func (s *Server) sandboxedNeedsSandbox(perms map[int]*dbPerms, sbs map[int]*sandbox) error {
+	for gid, p := range perms {
+		for _, tid := range tableIDs() {
+			if p.ViewData[tid] != "sandboxed" || findSandbox(sbs, gid, tid) != nil {
+				continue
+			}
+			if s.opts.Strict {
+				return textErr(http.StatusBadRequest,
+					"Table %d is sandboxed for group %d but has no sandbox: send it in \"sandboxes\" (strict mode).", tid, gid)
+			}
+			p.ViewData[tid] = "unrestricted"
+		}
+	}
+	return nil
 }
 
 func (s *Server) getCollectionGraph(c *call) (int, any, error) {

@@ -260,5 +260,10 @@ func (s *Server) deleteSandbox(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	delete(s.st.Sandboxes, sb.ID)
+	// The table's stored view-data is unrestricted (sandboxedNeedsSandbox): without the row the group sees
+	// every row, and the graph shows unrestricted.
+	if p := s.st.Perms[sb.GroupID]; p != nil && p.ViewData[sb.TableID] == "sandboxed" {
+		p.ViewData[sb.TableID] = "unrestricted"
+	}
 	return http.StatusNoContent, nil, nil
 }
