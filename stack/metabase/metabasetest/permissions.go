@@ -110,7 +110,7 @@ func (s *Server) createGroup(c *call) (int, any, error) {
 		}
 	}
 	g := s.st.addGroup(*b.Name, nil)
-	s.st.Perms[g.ID] = newGroupPerms(s.st.Perms[allUsersID])
+	s.st.Perms[g.ID] = s.newGroupPerms()
 	s.st.CollPerms[g.ID] = map[string]string{"root": "none"}
 	return http.StatusOK, s.groupJSON(g), nil
 }
@@ -135,17 +135,18 @@ func least(perm string) string { return levels[perm][0] }
 // newGroupPerms is data_permissions.clj new-group-permissions, run by the PermissionsGroup after-insert hook
 // set-default-permission-values! (permissions_group model): one database-level value per permission,
 // create-queries and download the most restrictive of All Users' values on the database (defaults
-// query-builder-and-native and full), data-model and details no. view-data is
-// new-group-view-data-permission-level: unrestricted on OSS; the EE version is UNVERIFIED (not read): the
-// emulator gives blocked when All Users is blocked everywhere, else unrestricted.
-func newGroupPerms(all *dbPerms) *dbPerms {
-	blocked := true
-	for _, v := range all.ViewData {
-		blocked = blocked && v == "blocked"
-	}
+// query-builder-and-native and full), data-model and details no. view-data is the EE
+// new-group-view-data-permission-level (advanced_permissions common.clj, ids 1759078657, 2576518698):
+// blocked when All Users has any blocked view-data row on the database (with advanced-permissions), or a
+// sandbox there (with sandboxes); otherwise unrestricted (always, on OSS).
+func (s *Server) newGroupPerms() *dbPerms {
+	all := s.st.Perms[allUsersID]
+	feats := s.features()
 	vd := "unrestricted"
-	if blocked {
-		vd = "blocked"
+	for _, v := range all.ViewData {
+		if v == "blocked" && feats["advanced_permissions"] || v == "sandboxed" && feats["sandboxes"] {
+			vd = "blocked"
+		}
 	}
 	return &dbPerms{ViewData: perTable(vd), CreateQueries: perTable(leastOf("create-queries", all.CreateQueries)),
 		Download: perTable(leastOf("download", all.Download)), DataModel: perTable("none"), Details: "no"}
