@@ -224,10 +224,24 @@ func (s *Stack) imageCheck(ctx context.Context, daemonOK bool) Check {
 	if !daemonOK {
 		return c
 	}
-	if id, err := s.eng.imageID(ctx, s.cfg.Image); err == nil {
-		c.Detail += " is present locally (" + shortID(id) + ")"
-	} else if isNotFound(err) {
-		c.Detail += " is not present: up will pull it (Metabase's image is about 500 MB)"
+	img, err := s.eng.image(ctx, s.cfg.Image)
+	switch {
+	case err == nil:
+		c.Detail += " is present locally (" + shortID(img.ID)
+		if d := img.digestFor(s.cfg.Image); d != "" {
+			c.Detail += ", " + shortDigest(d)
+		}
+		c.Detail += ")"
+		if s.cfg.Pull == PullDefault {
+			c.Detail += "; up asks the registry whether it has a newer one"
+		}
+	case isNotFound(err) && s.cfg.Pull == PullNever:
+		// Before any write: up would create the volume and then fail.
+		c.OK = false
+		c.Detail += " is not present, and the pull policy is never"
+		c.Fix = "pull it first (docker pull " + s.cfg.Image + "), or allow the pull (--pull missing)"
+	case isNotFound(err):
+		c.Detail += " is not present: up will pull it (Metabase's image is about 500 MB to 1 GB)"
 	}
 	return c
 }

@@ -270,6 +270,9 @@ func TestPullPolicy(t *testing.T) {
 
 	t.Run("never with the image absent", func(t *testing.T) {
 		never := newTestStack(t, Config{Image: reg.Addr + "/fakemetabase:absent", Pull: PullNever})
+		if c := check(t, never.Preflight(ctx), "image"); c.OK || !strings.Contains(c.Fix, "--pull missing") {
+			t.Errorf("image check with --pull never and no image = %+v; want it to fail before any write, with the way out", c)
+		}
 		_, err := never.Up(ctx, nil)
 		if !errors.Is(err, ErrImageMissing) || !strings.Contains(err.Error(), "--pull missing") {
 			t.Errorf("Up --pull never without the image = %v; want ErrImageMissing with the way out", err)

@@ -63,10 +63,15 @@ type Config struct {
 	Image    string // default DefaultImage
 	Port     int    // host port, bound on 127.0.0.1 only; default DefaultPort
 	SiteURL  string // MB_SITE_URL; default "http://localhost:<Port>"
-	// LicenseToken is only part of the settings fingerprint. It is NOT passed to the container: an
-	// environment variable shows in `docker inspect` to anyone who can talk to the daemon, and an
-	// env-set setting cannot be changed through the API (is_env_setting). The plan sets
-	// premium-embedding-token through PUT /api/setting instead, once Metabase is up.
+	// LicenseToken is NOT passed to the container (nor part of its fingerprint): an environment
+	// variable shows in `docker inspect` to anyone who can talk to the daemon, and a setting pinned by
+	// the environment fights the API (recent versions read the env value first, "lose to the env var
+	// on every read": metabase_enterprise/metabot provider.clj repoint!; older settings.clj get-string
+	// read the DB value first). The plan sets premium-embedding-token through PUT /api/setting once
+	// Metabase is up. Nothing embedwizard uses needs the token at boot: the one boot-time consumer is
+	// the config file (MB_CONFIG_FILE_PATH; enterprise advanced_config/file.clj initialize! refuses
+	// every section but :settings without the :config-text-file feature), which embedwizard does not
+	// use. The field stays so that callers keep one Config; the stack ignores it.
 	LicenseToken  string
 	Env           map[string]string // extra container environment; may override JAVA_OPTS
 	Labels        map[string]string // extra labels on the container and volume (tests mark theirs)
