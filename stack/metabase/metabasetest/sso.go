@@ -344,6 +344,17 @@ func tenantClaim(v any) error {
 	return textErr(http.StatusForbidden, "Tenants and tenant users are disabled.")
 }
 
+// lastAdmin reports whether u is the only active superuser (permissions-group-membership's pre-delete
+// hook refuses to remove the last admin).
+func (s *Server) lastAdmin(u *user) bool {
+	for _, o := range s.st.Users {
+		if o.ID != u.ID && o.Superuser && o.Type == "personal" {
+			return false
+		}
+	}
+	return u.Superuser
+}
+
 // stringify is sso_utils stringify-valid-attributes for one value.
 func stringify(v any) (string, bool) {
 	switch v := v.(type) {
@@ -387,9 +398,10 @@ func (s *Server) syncGroups(u *user, raw any) {
 			}
 		}
 		if s.gen() >= Gen57 {
-			// 2-arity: every current group outside the excluded magic ones is managed.
+			// 2-arity (sso/common.clj, id 2668224212): every current group but the excluded ones (All Users,
+			// All tenant users) is managed, Administrators included.
 			for _, g := range u.Groups {
-				managed[g] = g != adminsID
+				managed[g] = true
 			}
 		}
 		for id := range want {
@@ -411,7 +423,8 @@ func (s *Server) syncGroups(u *user, raw any) {
 	}
 	kept := []int{}
 	for _, g := range u.Groups {
-		if !managed[g] || want[g] {
+		// sync-group-memberships*! catches the "last admin" refusal and keeps the membership (with a warning).
+		if !managed[g] || want[g] || g == adminsID && s.lastAdmin(u) {
 			kept = append(kept, g)
 		}
 	}

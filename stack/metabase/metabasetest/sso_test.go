@@ -219,3 +219,19 @@ func TestSafeRedirect(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupSyncKeepsTheLastAdmin: name-matching sync (Gen57+, no mappings) manages Administrators too, but
+// never removes the last admin (sso/common.clj sync-group-memberships*! catches that refusal).
+func TestGroupSyncKeepsTheLastAdmin(t *testing.T) {
+	g := setupGuide(t, Options{Now: fixedClock})
+	g.admin.must(http.StatusNoContent, "PUT", "/api/setting/jwt-group-mappings", map[string]any{"value": nil})
+	g.signIn(t, "admin@example.com", jwt.MapClaims{"groups": []string{"Customer Acme"}})
+	assertGroups(t, g, "admin@example.com", map[int]bool{1: true, 2: true, g.group: true}, 0)
+
+	// With a second admin, the sync removes Administrators from the one whose claim lacks it.
+	g.s.mu.Lock()
+	other := g.s.addUser("second@example.com", nil, nil, true)
+	g.s.mu.Unlock()
+	g.signIn(t, other.Email, jwt.MapClaims{"groups": []string{"Customer Acme"}})
+	assertGroups(t, g, other.Email, map[int]bool{1: true, g.group: true}, 1)
+}
