@@ -46,11 +46,11 @@ go vet ./...
 mkdir -p artifacts
 export EMBEDWIZARD_ARTIFACTS="${EMBEDWIZARD_ARTIFACTS:-$PWD/artifacts}"
 
-# The pull tests run a local registry built from distribution/v3. It is a tool of its own module
-# (scripts/registry), so that its 200-odd modules stay out of the product's go.mod. Build it once, here: from a cold
-# cache that takes minutes, and the test packages that need it run in parallel.
+# The pull tests run a local registry built from distribution/v3. It is a module of its own (scripts/registry), so
+# that its dependencies stay out of the product's go.mod. Build it once, here: from a cold cache that takes
+# minutes, and the test packages that need it run in parallel.
 say "building the local registry for the pull tests (scripts/registry)"
-go -C scripts/registry build -o "$PWD/artifacts/bin/registry" github.com/distribution/distribution/v3/cmd/registry ||
+go -C scripts/registry build -o "$PWD/artifacts/bin/registry" . ||
   die "building the local registry failed (see above): the pull tests need it."
 export EMBEDWIZARD_REGISTRY_BIN="$PWD/artifacts/bin/registry"
 
