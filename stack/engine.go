@@ -112,6 +112,7 @@ type containerSpec struct {
 	Volume, VolumeTarget string
 	Memory               int64
 	StopGrace            time.Duration
+	WorkingDir           string // "" keeps the image's
 }
 
 type containerState struct {
@@ -304,7 +305,7 @@ func (d *docker) create(ctx context.Context, s containerSpec) (string, error) {
 	stop := int(s.StopGrace / time.Second)
 	cfg := &container.Config{
 		Image: s.Image, Env: s.Env, Labels: s.Labels, StopTimeout: &stop,
-		ExposedPorts: nat.PortSet{port: {}},
+		ExposedPorts: nat.PortSet{port: {}}, WorkingDir: s.WorkingDir,
 	}
 	hc := &container.HostConfig{
 		PortBindings: nat.PortMap{port: {{HostIP: s.HostIP, HostPort: strconv.Itoa(s.HostPort)}}},

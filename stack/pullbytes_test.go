@@ -391,3 +391,27 @@ func TestLicenseNotInContainer(t *testing.T) {
 		t.Error("docker inspect shows the license token")
 	}
 }
+
+// TestTestEndpointsWorkOnTheVolume: with Metabase's test endpoints on (--fast-reset) the JVM's working
+// directory, where /api/testing/snapshot writes, is on the data volume; otherwise the image's own.
+func TestTestEndpointsWorkOnTheVolume(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		env  map[string]string
+		want string
+	}{{map[string]string{"MB_ENABLE_TEST_ENDPOINTS": "true"}, dbFile}, {nil, ""}} {
+		s := newTestStack(t, Config{Env: tt.env})
+		mustUp(t, s, nil)
+		st, _, err := s.find(testContext(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, err := stacktest.Client(t).ContainerInspect(testContext(t), st.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := j.Config.WorkingDir; got != tt.want {
+			t.Errorf("env %v: WorkingDir = %q, want %q", tt.env, got, tt.want)
+		}
+	}
+}

@@ -232,6 +232,20 @@ func (s *Stack) labels() map[string]string {
 	return l
 }
 
+// workingDir puts the JVM's working directory on the data volume when Metabase's test endpoints are
+// on (--fast-reset): POST /api/testing/snapshot/:name writes e2e/snapshots/NAME.sql relative to it, and
+// the official image runs the JVM as user metabase in "/" (no WORKDIR; run_metabase.sh `exec su
+// metabase …` keeps the cwd), where it cannot create e2e/ (UNVERIFIED: not run against the real
+// image). dbFile as a directory is the one run_metabase.sh creates and chowns to metabase for
+// MB_DB_FILE=/metabase.db/metabase.db, so the snapshots are writable, survive a recreated container
+// and go into the volume snapshot.
+func (s *Stack) workingDir() string {
+	if strings.EqualFold(s.cfg.Env["MB_ENABLE_TEST_ENDPOINTS"], "true") {
+		return dbFile
+	}
+	return ""
+}
+
 // env is the container environment, sorted so that its hash only changes when a value does.
 func (s *Stack) env() []string {
 	env := map[string]string{"MB_DB_FILE": dbFile, "MB_SITE_URL": s.cfg.SiteURL, "JAVA_OPTS": javaOpts(s.cfg.Memory)}
@@ -395,6 +409,7 @@ func (s *Stack) create(ctx context.Context, em emitter) (containerState, error) 
 		Name: s.containerName(), Image: s.cfg.Image, Env: s.env(), Labels: labels,
 		HostIP: "127.0.0.1", HostPort: s.cfg.Port, ContainerPort: containerPort,
 		Volume: s.volumeName(), VolumeTarget: dataDir, Memory: s.cfg.Memory, StopGrace: stopGrace,
+		WorkingDir: s.workingDir(),
 	})
 	if err != nil {
 		// The error names the operation only: it could echo the spec, and the spec holds the token.

@@ -321,9 +321,16 @@ func registryBinary() (string, error) {
 	// Building the tool from a cold cache is slow; a test timeout still bounds it.
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "go", "tool", "-n", "registry").Output()
+	// The registry is a tool of its own module, scripts/registry, so that the product's go.mod does not
+	// list its modules.
+	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil || strings.TrimSpace(string(gomod)) == "" {
+		return "", fmt.Errorf("find the module root (go env GOMOD) to build the registry tool: %v (set %s or run scripts/test.sh)", err, RegistryBinEnv)
+	}
+	dir := filepath.Join(filepath.Dir(strings.TrimSpace(string(gomod))), "scripts", "registry")
+	out, err := exec.CommandContext(ctx, "go", "-C", dir, "tool", "-n", "registry").Output()
 	if err != nil {
-		return "", fmt.Errorf("locate the registry tool (go tool -n registry; or set %s): %w", RegistryBinEnv, err)
+		return "", fmt.Errorf("build the registry tool (go -C %s tool -n registry): %w (set %s or run scripts/test.sh)", dir, err, RegistryBinEnv)
 	}
 	return strings.TrimSpace(string(out)), nil
 }
