@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -137,4 +138,31 @@ func TestSpecHashFollowsSettings(t *testing.T) {
 	if hash(c) != h {
 		t.Error("the image is part of the spec hash; it is compared on its own, to report ErrImageChanged")
 	}
+}
+
+// TestImageVersionLabel: a version label counts only when it is Metabase's, not the base image's.
+func TestImageVersionLabel(t *testing.T) {
+	tests := []struct {
+		labels map[string]string
+		want   string
+	}{
+		{map[string]string{"org.opencontainers.image.version": "24.04"}, ""}, // the Ubuntu base's
+		{map[string]string{"org.opencontainers.image.version": "v1.64.1", "org.opencontainers.image.source": "https://github.com/metabase/metabase"}, "v1.64.1"},
+		{nil, ""},
+	}
+	for _, tt := range tests {
+		s := newStack(Config{StateDir: "/s"}, labelEngine{labels: tt.labels})
+		if _, got := s.imageFacts(context.Background(), containerState{ImageID: "sha256:x"}); got != tt.want {
+			t.Errorf("labels %v: version %q, want %q", tt.labels, got, tt.want)
+		}
+	}
+}
+
+type labelEngine struct {
+	engine
+	labels map[string]string
+}
+
+func (e labelEngine) image(context.Context, string) (imageInfo, error) {
+	return imageInfo{ID: "sha256:x", Labels: e.labels}, nil
 }

@@ -3,6 +3,7 @@ package stack
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 // The container's memory limit and the JVM's heap inside it.
@@ -95,12 +96,15 @@ func (s *Stack) imageFacts(ctx context.Context, st containerState) (digest, vers
 		ref = s.cfg.Image
 	}
 	digest = img.digestFor(ref)
-	// Metabase's Dockerfile is not known to set OCI labels (UNVERIFIED); a version label is shown when
-	// present, and the version Metabase reports (/api/session/properties) is shown either way.
-	for _, k := range []string{"org.opencontainers.image.version", "version", "com.metabase.version"} {
-		if v := img.Labels[k]; v != "" {
-			return digest, v
-		}
+	// Metabase's Dockerfile sets no LABEL (bin/docker/Dockerfile, metabase/metabase commit 086e4ab6;
+	// newer ones UNVERIFIED), and its base image's OCI labels describe the base (an Ubuntu base says
+	// org.opencontainers.image.version=24.04). So an OCI version counts only when the image's own
+	// OCI title or source names Metabase; the version Metabase reports (/api/session/properties,
+	// Info.MetabaseVersion and Status.Version) is the one to trust either way.
+	l := img.Labels
+	if v := l["org.opencontainers.image.version"]; v != "" &&
+		(strings.Contains(strings.ToLower(l["org.opencontainers.image.source"]+l["org.opencontainers.image.title"]), "metabase")) {
+		return digest, v
 	}
 	return digest, ""
 }
