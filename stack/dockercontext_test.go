@@ -2,6 +2,7 @@ package stack
 
 import (
 	"crypto/sha256"
+	"errors"
 	"encoding/hex"
 	"os"
 	"path/filepath"
@@ -148,5 +149,9 @@ func TestNewUsesTheContext(t *testing.T) {
 	c := check(t, s.Preflight(testContext(t)), "docker")
 	if c.OK || !strings.Contains(c.Detail, `context "colima" (DOCKER_CONTEXT)`) || !strings.Contains(c.Fix, "colima start") {
 		t.Errorf("docker check = %+v; want it to name the context and say how to start it", c)
+	}
+	_, err = s.Up(testContext(t), nil)
+	if !errors.Is(err, ErrDaemonUnreachable) || !strings.Contains(err.Error(), `context "colima" (DOCKER_CONTEXT) at unix://`+sock) || !strings.Contains(err.Error(), "colima start") {
+		t.Errorf("Up through a stopped context = %v; want ErrDaemonUnreachable naming the context, its endpoint and what to try", err)
 	}
 }

@@ -40,16 +40,24 @@ func (s *Stack) Preflight(ctx context.Context) []Check {
 	case err == nil:
 		daemon.Detail = fmt.Sprintf("Docker Engine %s (%s) through %s", info.ServerVersion, info.OSType, s.Endpoint())
 	case isUnreachable(err):
-		daemon = diagnoseDaemon(s.eng.host(), dialDaemon)
-		daemon.Detail = "through " + s.Endpoint().String() + ": " + daemon.Detail
-		if fix := s.Endpoint().Fix(); fix != "" {
-			daemon.Fix = fix + "; or " + daemon.Fix
-		}
+		daemon = s.unreachable()
 	default:
 		daemon.Detail = fmt.Sprintf("the Docker daemon at %s answered with an error: %v", s.eng.host(), err)
 		daemon.Fix = "restart Docker; if it persists, see what `docker info` says"
 	}
 	return []Check{daemon, s.portCheck(ctx), memoryCheck(info.MemTotal, s.cfg.Memory, daemon.OK, s.Endpoint()), s.imageCheck(ctx, daemon.OK)}
+}
+
+// unreachable diagnoses a daemon that does not answer, naming the Docker context and endpoint used
+// and what to try for that context first.
+func (s *Stack) unreachable() Check {
+	c := diagnoseDaemon(s.eng.host(), dialDaemon)
+	ep := s.Endpoint()
+	c.Detail = "through " + ep.String() + ": " + c.Detail
+	if fix := ep.Fix(); fix != "" {
+		c.Fix = fix + "; or " + c.Fix
+	}
+	return c
 }
 
 // diagnoseDaemon tells the ways a daemon can be unreachable apart by looking at its socket.

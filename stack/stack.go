@@ -268,7 +268,7 @@ func (s *Stack) specHash() string {
 // wrap names the operation and, when the daemon could not be reached, says why and what to do.
 func (s *Stack) wrap(op string, err error) error {
 	if isUnreachable(err) {
-		c := diagnoseDaemon(s.eng.host(), dialDaemon)
+		c := s.unreachable()
 		return fmt.Errorf("%s: %w: %s. Fix: %s (%w)", op, ErrDaemonUnreachable, c.Detail, c.Fix, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
