@@ -76,15 +76,18 @@ func (s *Stack) ensureImage(ctx context.Context, em emitter) error {
 		}
 		return usePresent("")
 	case PullAlways:
-		return s.pull(ctx, em, present)
+		if present {
+			return s.pull(ctx, em, "pulling "+s.cfg.Image+" (pull policy always)")
+		}
+		return s.pull(ctx, em, "")
 	case PullMissing:
 		if present {
 			return usePresent("")
 		}
-		return s.pull(ctx, em, false)
+		return s.pull(ctx, em, "")
 	}
 	if !present {
-		return s.pull(ctx, em, false)
+		return s.pull(ctx, em, "")
 	}
 	named, _ := parseImage(s.cfg.Image)
 	if _, pinned := named.(reference.Digested); pinned {
@@ -108,8 +111,7 @@ func (s *Stack) ensureImage(ctx context.Context, em emitter) error {
 	if img.hasDigest(remote) {
 		return usePresent(", the registry's current one")
 	}
-	em.send(Event{Kind: PullStart, Message: "a newer image is available: pulling " + s.cfg.Image + " (" + shortDigest(remote) + ", here " + shortDigest(img.digestFor(s.cfg.Image)) + ")"})
-	return s.pull(ctx, em, true)
+	return s.pull(ctx, em, "a newer image is available: pulling "+s.cfg.Image+" ("+shortDigest(remote)+", here "+shortDigest(img.digestFor(s.cfg.Image))+")")
 }
 
 // adviseTimeout bounds the registry check made for a container that already exists: it only advises,
@@ -171,13 +173,14 @@ func shortDigest(d string) string {
 	return "sha256:" + hex[:min(12, len(hex))]
 }
 
-// pull pulls the image. present says an older copy exists (so a failed pull still leaves one to run).
-func (s *Stack) pull(ctx context.Context, em emitter, present bool) error {
+// pull pulls the image; start is the PullStart message, "" for "pulling <image>".
+func (s *Stack) pull(ctx context.Context, em emitter, start string) error {
 	ref := s.cfg.Image
 	tr := pullTracker{}
-	if !present { // a "newer image" pull announced itself already
-		em.send(Event{Kind: PullStart, Message: "pulling " + ref, Bytes: tr.bytes()})
+	if start == "" {
+		start = "pulling " + ref
 	}
+	em.send(Event{Kind: PullStart, Message: start})
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	watchdog := time.AfterFunc(pullStall, func() { cancel(errPullStalled) })

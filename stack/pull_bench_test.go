@@ -44,7 +44,7 @@ func BenchmarkPullVsDocker(b *testing.B) {
 				var out strings.Builder
 				r := NewPullReporter(&out, time.Now)
 				start := time.Now()
-				if err := s.pull(ctx, r.Event, false); err != nil {
+				if err := s.pull(ctx, r.Event, ""); err != nil {
 					b.Fatal(err)
 				}
 				stackTime += time.Since(start)

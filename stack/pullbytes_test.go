@@ -258,8 +258,8 @@ func TestPullPolicy(t *testing.T) {
 	t.Run("always pulls, missing does not ask", func(t *testing.T) {
 		always := newTestStack(t, Config{Image: remote, Pull: PullAlways, StateDir: s.cfg.StateDir + "-always"})
 		rec, _ := up(t, always)
-		if len(rec.of(PullDone)) != 1 {
-			t.Errorf("--pull always: events %v; want a pull", rec.kinds())
+		if len(rec.of(PullDone)) != 1 || len(rec.of(PullStart)) != 1 || !strings.Contains(rec.of(PullStart)[0].Message, "pull policy always") {
+			t.Errorf("--pull always: events %v %+v; want a pull, announced", rec.kinds(), rec.of(PullStart))
 		}
 		missing := newTestStack(t, Config{Image: remote, Pull: PullMissing, StateDir: s.cfg.StateDir + "-missing"})
 		rec, _ = up(t, missing)
