@@ -166,3 +166,20 @@ type labelEngine struct {
 func (e labelEngine) image(context.Context, string) (imageInfo, error) {
 	return imageInfo{ID: "sha256:x", Labels: e.labels}, nil
 }
+
+func TestParseMemory(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		err  string
+	}{
+		{"2g", 2 << 30, ""}, {"3072m", 3 << 30, ""}, {"1536MB", 1536 << 20, ""}, {" 4G ", 4 << 30, ""},
+		{"1k", 0, "below Docker's minimum"}, {"lots", 0, "use a size like 2g"}, {"", 0, "use a size like 2g"},
+	}
+	for _, tt := range tests {
+		got, err := ParseMemory(tt.in)
+		if tt.err == "" && (err != nil || got != tt.want) || tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)) {
+			t.Errorf("ParseMemory(%q) = %d, %v; want %d, %q", tt.in, got, err, tt.want, tt.err)
+		}
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/docker/go-units"
 )
 
 // The container's memory limit and the JVM's heap inside it.
@@ -107,4 +109,17 @@ func (s *Stack) imageFacts(ctx context.Context, st containerState) (digest, vers
 		return digest, v
 	}
 	return digest, ""
+}
+
+// ParseMemory reads a --memory value the way `docker run --memory` does (units.RAMInBytes: 2g,
+// 1536m, 3GB; binary multiples) and checks it is one the stack can run with.
+func ParseMemory(s string) (int64, error) {
+	n, err := units.RAMInBytes(strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("memory %q: %w: use a size like 2g or 3072m (as for docker run --memory)", s, err)
+	}
+	if n < minMemory {
+		return 0, fmt.Errorf("memory %q is below Docker's minimum of 6 MiB; Metabase wants about 2g", s)
+	}
+	return n, nil
 }
