@@ -33,6 +33,7 @@ func NewSlowProxy(tb testing.TB, target string, bytesPerSecond int) *SlowProxy {
 	p.wg.Add(1)
 	go p.serve(target)
 	tb.Cleanup(p.Close)
+	tb.Cleanup(func() { removeReferencesTo(p.Addr) })
 	return p
 }
 

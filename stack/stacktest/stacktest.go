@@ -299,6 +299,9 @@ func NewRegistry(tb testing.TB) *Registry {
 		tb.Fatalf("start the registry: %v", err)
 	}
 	tb.Cleanup(r.Stop)
+	// Images pulled from it keep a digest reference (<addr>/name@sha256:…) after their tag is removed;
+	// the registry's address is gone with the test, so they are removed with it.
+	tb.Cleanup(func() { removeReferencesTo(addr) })
 	if err := poll(ctx, "http://"+addr+"/v2/"); err != nil {
 		tb.Fatalf("the registry on %s did not answer: %v\n%s", addr, err, logs.String())
 	}
@@ -333,6 +336,28 @@ func registryBinary() (string, error) {
 		return "", fmt.Errorf("build the registry tool (go -C %s tool -n registry): %w (set %s or run scripts/test.sh)", dir, err, RegistryBinEnv)
 	}
 	return strings.TrimSpace(string(out)), nil
+}
+
+// removeReferencesTo removes every image reference (tag or digest) to a registry address. An image
+// still used by a container keeps its reference: nothing is forced.
+func removeReferencesTo(addr string) {
+	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
+	defer cancel()
+	c := dockerCli
+	if c == nil {
+		return
+	}
+	list, err := c.ImageList(ctx, image.ListOptions{All: true})
+	if err != nil {
+		return
+	}
+	for _, img := range list {
+		for _, ref := range append(append([]string{}, img.RepoTags...), img.RepoDigests...) {
+			if strings.HasPrefix(ref, addr+"/") {
+				c.ImageRemove(ctx, ref, image.RemoveOptions{PruneChildren: true})
+			}
+		}
+	}
 }
 
 // Stop ends the registry process (a test of a registry that is down calls it early).
