@@ -240,6 +240,10 @@ func decodePull(r io.Reader, fn func(pullMessage) error) error {
 func labelFilter(labels map[string]string) filters.Args {
 	f := filters.NewArgs()
 	for k, v := range labels {
+		if v == "" { // any value
+			f.Add("label", k)
+			continue
+		}
 		f.Add("label", k+"="+v)
 	}
 	return f

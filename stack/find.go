@@ -44,16 +44,60 @@ func Find(ctx context.Context, stateDir string) (Found, bool, error) {
 	return s.Find(ctx)
 }
 
+// List finds every embedwizard stack on the daemon, whatever its state directory: for doctor, and
+// for containers whose state directory is gone.
+func List(ctx context.Context) ([]Found, error) {
+	ep, err := ResolveEndpoint(os.Getenv)
+	if err != nil {
+		return nil, fmt.Errorf("list stacks: choose the Docker daemon: %w", err)
+	}
+	eng, err := newDocker(ep)
+	if err != nil {
+		return nil, fmt.Errorf("list stacks: open Docker client for %s: %w. Fix: %s", ep, err, ep.Fix())
+	}
+	defer eng.close()
+	s := newStack(Config{StateDir: "/"}, eng)
+	s.ep = ep
+	return s.list(ctx)
+}
+
+func (s *Stack) list(ctx context.Context) ([]Found, error) {
+	ids, err := s.eng.containers(ctx, map[string]string{labelStack: ""})
+	if err != nil {
+		return nil, s.wrap("list stacks", err)
+	}
+	var out []Found
+	for _, id := range ids {
+		st, err := s.eng.inspect(ctx, id)
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, s.wrap("list stacks: inspect "+shortID(id), err)
+		}
+		f := foundOf(st)
+		if vols, err := s.eng.volumes(ctx, map[string]string{labelStack: st.Labels[labelStack]}); err == nil && len(vols) > 0 {
+			f.Volume = vols[0]
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+func foundOf(st containerState) Found {
+	return Found{
+		StateDir: st.Labels[labelStateDir], ContainerID: st.ID, Name: st.Name, Image: st.Labels[labelImage], ImageID: st.ImageID,
+		State: st.Status, Running: st.Running, Port: st.HostPort,
+	}
+}
+
 // Find is the package's Find for this stack's state directory.
 func (s *Stack) Find(ctx context.Context) (Found, bool, error) {
 	st, found, err := s.find(ctx)
 	if err != nil || !found {
 		return Found{}, false, s.wrapIf("find stack", err)
 	}
-	f := Found{
-		StateDir: st.Labels[labelStateDir], ContainerID: st.ID, Name: st.Name, Image: st.Labels[labelImage], ImageID: st.ImageID,
-		State: st.Status, Running: st.Running, Port: st.HostPort,
-	}
+	f := foundOf(st)
 	if vols, err := s.eng.volumes(ctx, s.ownLabels()); err == nil && len(vols) > 0 {
 		f.Volume = vols[0]
 	}

@@ -336,6 +336,17 @@ func TestCtrlCDuringFirstBoot(t *testing.T) {
 	if err := again.Logs(ctx, false, 10, &logs); err != nil {
 		t.Errorf("Logs = %v", err)
 	}
+	all, err := List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := false
+	for _, g := range all {
+		listed = listed || g == f
+	}
+	if !listed {
+		t.Errorf("List = %+v; lacks %+v", all, f)
+	}
 	if err := again.Down(ctx, true); err != nil {
 		t.Fatal(err)
 	}
