@@ -8,22 +8,27 @@ import (
 
 	"github.com/embedwizard/embedwizard/stack"
 	"github.com/embedwizard/embedwizard/wizard/plan"
+	sess "github.com/embedwizard/embedwizard/wizard/session"
 )
 
 // runAccessible is the wizard for screen readers: the same checks, form, stack, plan and host app, as plain
-// prompts and one line per event, nothing redrawn.
+// prompts and one sentence per session event, nothing redrawn.
 func runAccessible(s *session) error {
 	o, w := s.opts, s.opts.Output
 	eng := o.Engine
+	say := Sentences(w)
 	fmt.Fprintln(w, "embedwizard: Metabase interactive embedding, set up in one go.")
+	if o.Rehearsal {
+		fmt.Fprintln(w, sess.RehearsalBanner+".")
+	}
 	fmt.Fprintln(w, "Checking prerequisites.")
-	for _, c := range append(eng.Preflight(s.ctx, o.Choices), licenseCheck(o)) {
-		fmt.Fprintln(w, checkSentence(c))
+	for _, c := range eng.Preflight(s.ctx, o.Choices) {
+		say(sess.Event{Kind: sess.CheckDone, Check: c})
 	}
 
 	f, a := newForm(o.Choices, true)
 	if err := f.WithAccessible(true).WithInput(o.Input).WithOutput(w).RunWithContext(s.ctx); err != nil {
-		return fmt.Errorf("form: %w", err)
+		return interrupted(s, fmt.Errorf("form: %w", err))
 	}
 	c, err := a.choices(o.Choices)
 	if err != nil {
@@ -34,10 +39,9 @@ func runAccessible(s *session) error {
 	}
 
 	url := c.Config.MetabaseURL
-	if !c.external() {
+	if !c.External() {
 		fmt.Fprintf(w, "Starting Metabase (%s) on port %d.\n", c.Image, c.MetabasePort)
-		var said progressLine
-		url, err = eng.Stack(s.ctx, c, func(ev stack.Event) { said.stack(w, ev) })
+		url, err = eng.Stack(s.ctx, c, func(ev stack.Event) { say(sess.Event{Kind: sess.StackProgress, Stack: ev}) })
 		if err != nil {
 			return interrupted(s, fmt.Errorf("start Metabase: %w", err))
 		}
@@ -48,28 +52,19 @@ func runAccessible(s *session) error {
 	if err != nil {
 		return interrupted(s, fmt.Errorf("prepare the plan: %w", err))
 	}
-	var checks []string
-	var failure *StepError
-	err = p.Run(s.ctx, func(ev plan.Event) {
-		fmt.Fprintln(w, eventSentence(ev))
-		checks = append(checks, ev.Checks...)
-		if ev.Kind == plan.StepFailed {
-			failure = &StepError{Step: ev.Step, Err: ev.Err, Hint: ev.Hint}
-		}
-	})
-	if err != nil {
-		if failure != nil && s.ctx.Err() == nil {
-			return failure
-		}
+	if err := p.Run(s.ctx, say); err != nil {
 		return interrupted(s, err)
 	}
 
-	host, err := eng.Serve(s.ctx, p.State())
+	host, err := eng.Serve(s.ctx, p.State(), say)
 	if err != nil {
 		return interrupted(s, fmt.Errorf("start the host app: %w", err))
 	}
-	analytics := strings.TrimRight(host, "/") + "/analytics"
+	analytics := host.Analytics()
 	fmt.Fprintf(w, "Done. The dashboard is embedded at %s\n", analytics)
+	if o.Rehearsal {
+		fmt.Fprintln(w, sess.RehearsalBanner+".")
+	}
 	if !o.NoBrowser {
 		if err := eng.Open(analytics); err != nil {
 			fmt.Fprintln(w, "Could not open a browser: open the address yourself.")
@@ -78,9 +73,16 @@ func runAccessible(s *session) error {
 	for _, t := range p.State().Tenants {
 		fmt.Fprintf(w, "Sign in as %s for %s (account %d); the password is in the state file.\n", t.DemoUser.Email, t.Name, t.AccountID)
 	}
-	fmt.Fprintln(w, "Next: embedwizard status, embedwizard reset, embedwizard down.")
+	if o.StateFile != "" {
+		fmt.Fprintf(w, "The passwords are kept in %s, mode 0600; embedwizard status --show-secrets shows them.\n", o.StateFile)
+	}
+	if c.External() {
+		fmt.Fprintln(w, "Next: embedwizard status, embedwizard host, embedwizard doctor.")
+	} else {
+		fmt.Fprintln(w, "Next: embedwizard status, embedwizard reset, embedwizard down.")
+	}
 	fmt.Fprintln(w, "Press Enter to stop the host app. Metabase keeps running.")
-	waitLine(s, o.Input)
+	waitLine(s, o.Input, host.Done)
 	return nil
 }
 
@@ -92,8 +94,8 @@ func interrupted(s *session, err error) error {
 	return err
 }
 
-// waitLine returns after a line on r or when the session ends.
-func waitLine(s *session, r io.Reader) {
+// waitLine returns after a line on r, when the host app stops, or when the session ends.
+func waitLine(s *session, r io.Reader, hostDone <-chan error) {
 	done := make(chan struct{})
 	go func() {
 		bufio.NewReader(r).ReadString('\n')
@@ -101,19 +103,59 @@ func waitLine(s *session, r io.Reader) {
 	}()
 	select {
 	case <-done:
+	case <-hostDone:
 	case <-s.ctx.Done():
 	}
 }
 
-func checkSentence(c Check) string {
-	if c.OK {
-		return fmt.Sprintf("OK: %s: %s.", c.Name, c.Detail)
+// Sentences is the accessible view of a session's events: one plain sentence each, progress said only every
+// tenth so that a screen reader is not flooded.
+func Sentences(w io.Writer) func(sess.Event) {
+	var pull, boot int
+	return func(ev sess.Event) {
+		switch ev.Kind {
+		case sess.CheckDone:
+			c := ev.Check
+			if c.OK {
+				fmt.Fprintf(w, "OK: %s: %s.\n", c.Name, c.Detail)
+			} else {
+				fmt.Fprintf(w, "Problem: %s: %s. Fix: %s\n", c.Name, c.Detail, c.Fix)
+			}
+		case sess.StackProgress:
+			se := ev.Stack
+			switch se.Kind {
+			case stack.LogLine:
+			case stack.PullProgress:
+				if step := int(se.Percent) / 10; step > pull {
+					pull = step
+					fmt.Fprintf(w, "Pulling the image: %d%%.\n", step*10)
+				}
+			case stack.Booting:
+				if step := int(se.Boot * 10); step > boot {
+					boot = step
+					fmt.Fprintf(w, "Metabase is starting: %d%%.\n", step*10)
+				}
+			default:
+				if se.Message != "" {
+					fmt.Fprintln(w, se.Message+".")
+				}
+			}
+		case sess.StepProgress:
+			fmt.Fprintln(w, stepSentence(ev.Step))
+		case sess.Warning:
+			fmt.Fprintf(w, "Warning: %s.\n", strings.TrimSuffix(ev.Message, "."))
+		case sess.Info, sess.StackReady:
+			fmt.Fprintln(w, ev.Message+".")
+		case sess.HostDown:
+			if ev.Err != nil {
+				fmt.Fprintf(w, "The host app stopped: %v.\n", ev.Err)
+			}
+		}
 	}
-	return fmt.Sprintf("Problem: %s: %s. Fix: %s", c.Name, c.Detail, c.Fix)
 }
 
-// eventSentence says one plan event as a sentence.
-func eventSentence(ev plan.Event) string {
+// stepSentence says one plan event as a sentence.
+func stepSentence(ev plan.Event) string {
 	t := ev.Step.Title
 	switch ev.Kind {
 	case plan.StepStarted:
@@ -130,28 +172,4 @@ func eventSentence(ev plan.Event) string {
 		return fmt.Sprintf("Failed: %s: %v. Fix: %s", t, ev.Err, ev.Hint)
 	}
 	return t
-}
-
-// progressLine says stack events, the pull and boot percentages only every tenth, so that a screen reader
-// is not flooded.
-type progressLine struct{ pull, boot int }
-
-func (p *progressLine) stack(w io.Writer, ev stack.Event) {
-	switch ev.Kind {
-	case stack.LogLine:
-	case stack.PullProgress:
-		if step := int(ev.Percent) / 10; step > p.pull {
-			p.pull = step
-			fmt.Fprintf(w, "Pulling the image: %d%%.\n", step*10)
-		}
-	case stack.Booting:
-		if step := int(ev.Boot * 10); step > p.boot {
-			p.boot = step
-			fmt.Fprintf(w, "Metabase is starting: %d%%.\n", step*10)
-		}
-	default:
-		if ev.Message != "" {
-			fmt.Fprintln(w, ev.Message+".")
-		}
-	}
 }

@@ -41,6 +41,7 @@ func TestAccessible(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			eng := newEngine()
+			eng.licenseFrom = "MB_PREMIUM_EMBEDDING_TOKEN"
 			tt.edit(eng)
 			var out strings.Builder
 			ctx, cancel := context.WithCancel(context.Background())

@@ -18,6 +18,7 @@ import (
 
 	"github.com/embedwizard/embedwizard/stack"
 	"github.com/embedwizard/embedwizard/wizard/plan"
+	sess "github.com/embedwizard/embedwizard/wizard/session"
 )
 
 func TestMain(m *testing.M) {
@@ -33,11 +34,12 @@ const testLicense = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789a
 func defaultChoices() Choices {
 	return Choices{
 		Config: plan.Config{
-			HostAppURL:   "http://localhost:8080",
-			AdminEmail:   "admin@example.com",
-			LicenseToken: testLicense,
-			Tenants:      []plan.Tenant{plan.DefaultTenant},
-			UIOptions:    plan.DefaultUIOptions(),
+			HostAppURL:    "http://localhost:8080",
+			AdminEmail:    "admin@example.com",
+			AdminPassword: "s3cret-admin-pw",
+			LicenseToken:  testLicense,
+			Tenants:       []plan.Tenant{plan.DefaultTenant},
+			UIOptions:     plan.DefaultUIOptions(),
 		},
 		MetabasePort: 3000,
 		Image:        "metabase/metabase-enterprise:latest",
@@ -52,6 +54,8 @@ type fakeEngine struct {
 	stackErrs   []error       // Stack fails with these, in turn, before it succeeds
 	plan        *fakePlan
 	serveURL    string
+	licenseFrom string
+	hostDone    chan error // when set, the first Serve's Done; the test sends its end
 
 	mu         sync.Mutex
 	stackCalls []Choices
@@ -60,7 +64,10 @@ type fakeEngine struct {
 	serveCtx   context.Context
 }
 
-func (f *fakeEngine) Preflight(ctx context.Context, c Choices) []Check { return f.checks }
+// Preflight is the scripted checks plus the session's own license line.
+func (f *fakeEngine) Preflight(ctx context.Context, c Choices) []Check {
+	return append(append([]Check(nil), f.checks...), sess.LicenseCheck(c, f.licenseFrom, true, false))
+}
 
 func (f *fakeEngine) Stack(ctx context.Context, c Choices, emit func(stack.Event)) (string, error) {
 	f.mu.Lock()
@@ -94,11 +101,23 @@ func (f *fakeEngine) Plan(ctx context.Context, c Choices, url string) (Plan, err
 	return f.plan, nil
 }
 
-func (f *fakeEngine) Serve(ctx context.Context, st *plan.State) (string, error) {
+func (f *fakeEngine) Serve(ctx context.Context, st *plan.State, emit func(sess.Event)) (sess.HostApp, error) {
 	f.mu.Lock()
 	f.serveCtx = ctx
 	f.mu.Unlock()
-	return f.serveURL, nil
+	done := make(chan error, 1)
+	f.mu.Lock()
+	if f.hostDone != nil {
+		done, f.hostDone = f.hostDone, nil // the first serve dies when the test says so
+	}
+	f.mu.Unlock()
+	context.AfterFunc(ctx, func() {
+		select {
+		case done <- nil:
+		default:
+		}
+	})
+	return sess.HostApp{URL: f.serveURL, Done: done}, nil
 }
 
 func (f *fakeEngine) Open(url string) error {
@@ -139,7 +158,7 @@ func newFakePlan() *fakePlan {
 			{ID: "sandbox", Title: "Sandbox Invoices per tenant", Guide: "Set up permissions and sandboxing", Why: "Each tenant's group sees only the rows of its account.", AdminUI: "Admin settings > Permissions > Data", Calls: []string{"PUT /api/permissions/graph"}},
 			{ID: "sandbox-checkpoint", Title: "See only account 28", Guide: "CHECKPOINT: view the sandboxed dashboard", Why: "Queries Invoices as the demo user and checks every row.", Calls: []string{"POST /api/dataset"}, Checkpoint: true},
 		},
-		st: &plan.State{Tenants: []plan.TenantState{{
+		st: &plan.State{Config: plan.Config{AdminEmail: "admin@example.com", AdminPassword: "s3cret-admin-pw"}, Tenants: []plan.TenantState{{
 			Tenant:   plan.DefaultTenant,
 			DemoUser: plan.DemoUser{Email: "demo.acme@example.com", FirstName: "Demo", LastName: "Acme", Password: "s3cret-demo-pw"},
 		}}},
@@ -153,19 +172,19 @@ func newFakePlan() *fakePlan {
 func (p *fakePlan) Steps() []plan.StepInfo { return p.steps }
 func (p *fakePlan) State() *plan.State     { return p.st }
 
-func (p *fakePlan) Survey(ctx context.Context, emit func(plan.Event)) error {
+func (p *fakePlan) Survey(ctx context.Context, emit func(sess.Event)) error {
 	for _, s := range p.steps {
 		p.mu.Lock()
 		done := p.done[s.ID]
 		p.mu.Unlock()
 		if done && !s.Checkpoint {
-			emit(plan.Event{Kind: plan.StepAlreadyDone, Step: s})
+			emit(sess.Event{Kind: sess.StepProgress, Step: plan.Event{Kind: plan.StepAlreadyDone, Step: s}})
 		}
 	}
 	return nil
 }
 
-func (p *fakePlan) RunStep(ctx context.Context, id string, emit func(plan.Event)) error {
+func (p *fakePlan) RunStep(ctx context.Context, id string, emit func(sess.Event)) error {
 	var s plan.StepInfo
 	for _, x := range p.steps {
 		if x.ID == id {
@@ -177,9 +196,9 @@ func (p *fakePlan) RunStep(ctx context.Context, id string, emit func(plan.Event)
 	done, hold, failure := p.done[id], p.hold[id], p.failOnce[id]
 	delete(p.failOnce, id)
 	p.mu.Unlock()
-	emit(plan.Event{Kind: plan.StepStarted, Step: s})
+	emit(sess.Event{Kind: sess.StepProgress, Step: plan.Event{Kind: plan.StepStarted, Step: s}})
 	if done {
-		emit(plan.Event{Kind: plan.StepAlreadyDone, Step: s})
+		emit(sess.Event{Kind: sess.StepProgress, Step: plan.Event{Kind: plan.StepAlreadyDone, Step: s}})
 		return nil
 	}
 	if hold {
@@ -187,23 +206,23 @@ func (p *fakePlan) RunStep(ctx context.Context, id string, emit func(plan.Event)
 		p.cancelled <- id
 		return ctx.Err()
 	}
-	emit(plan.Event{Kind: plan.StepProgress, Step: s, Message: s.Calls[0]})
+	emit(sess.Event{Kind: sess.StepProgress, Step: plan.Event{Kind: plan.StepProgress, Step: s, Message: s.Calls[0]}})
 	if failure != nil {
-		emit(plan.Event{Kind: plan.StepFailed, Step: s, Err: failure, Hint: "give the license the sso_jwt feature, then press r"})
+		emit(sess.Event{Kind: sess.StepProgress, Step: plan.Event{Kind: plan.StepFailed, Step: s, Err: failure, Hint: "give the license the sso_jwt feature, then press r"}})
 		return failure
 	}
 	p.mu.Lock()
 	p.done[id] = true
 	p.mu.Unlock()
 	if s.Checkpoint {
-		emit(plan.Event{Kind: plan.StepVerified, Step: s, Checks: []string{"checked: " + s.Title}})
+		emit(sess.Event{Kind: sess.StepProgress, Step: plan.Event{Kind: plan.StepVerified, Step: s, Checks: []string{"checked: " + s.Title}}})
 		return nil
 	}
-	emit(plan.Event{Kind: plan.StepDone, Step: s})
+	emit(sess.Event{Kind: sess.StepProgress, Step: plan.Event{Kind: plan.StepDone, Step: s}})
 	return nil
 }
 
-func (p *fakePlan) Run(ctx context.Context, emit func(plan.Event)) error {
+func (p *fakePlan) Run(ctx context.Context, emit func(sess.Event)) error {
 	for _, s := range p.steps {
 		if err := p.RunStep(ctx, s.ID, emit); err != nil {
 			return err
@@ -243,10 +262,12 @@ func newEngine() *fakeEngine {
 
 func startWizard(t *testing.T, eng *fakeEngine, edit func(*Options)) *wizardT {
 	t.Helper()
-	opts := Options{Choices: defaultChoices(), LicenseFrom: "MB_PREMIUM_EMBEDDING_TOKEN", Engine: eng, NoBrowser: false}
+	opts := Options{Choices: defaultChoices(), LicenseFrom: "MB_PREMIUM_EMBEDDING_TOKEN", Engine: eng, NoBrowser: false,
+		StateFile: "/home/you/.local/state/embedwizard/state.json", HostLog: "/home/you/.local/state/embedwizard/hostapp.log"}
 	if edit != nil {
 		edit(&opts)
 	}
+	eng.licenseFrom = opts.LicenseFrom
 	ctx, cancel := context.WithCancel(context.Background())
 	s := newSession(ctx, opts)
 	t.Cleanup(func() { s.stop(cancel) })

@@ -1,6 +1,7 @@
 package wizard
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -9,13 +10,17 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/embedwizard/embedwizard/wizard/plan"
+	sess "github.com/embedwizard/embedwizard/wizard/session"
 )
 
-// hostReadyMsg: the host app listens at url (or could not start).
+// hostReadyMsg: the host app listens (or could not start).
 type hostReadyMsg struct {
-	url string
-	err error
+	host sess.HostApp
+	err  error
 }
+
+// hostDownMsg: the host app stopped on its own; err says why.
+type hostDownMsg struct{ err error }
 
 // openedMsg: the browser was asked to open /analytics.
 type openedMsg struct{ err error }
@@ -29,18 +34,20 @@ type final struct {
 	metabaseURL   string
 	external      bool       // Metabase runs elsewhere: no snapshot to save
 	checks        [][]string // what each checkpoint verified
+	warnings      []string   // what the steps warned about
 	spin          spinner.Model
 	job           job
 
 	hostURL string
+	down    error // the host app stopped by itself, with this error
 	err     error
 	opened  bool
 	openErr error
 	reveal  bool
 }
 
-func newFinal(s *session, st *plan.State, metabaseURL string, checks [][]string) *final {
-	return &final{s: s, st: st, metabaseURL: metabaseURL, checks: checks, external: s.opts.Choices.external(), spin: newSpinner(), width: 80, height: 24}
+func newFinal(s *session, st *plan.State, metabaseURL string, checks [][]string, warnings []string) *final {
+	return &final{s: s, st: st, metabaseURL: metabaseURL, checks: checks, warnings: warnings, external: s.opts.Choices.External(), spin: newSpinner(), width: 80, height: 24}
 }
 
 func (f *final) Init() tea.Cmd { return tea.Batch(f.serve(), f.spin.Tick) }
@@ -49,10 +56,28 @@ func (f *final) serve() tea.Cmd {
 	f.err = nil
 	var cmd tea.Cmd
 	f.job, cmd = f.s.start(func(func(tea.Msg)) tea.Msg {
-		url, err := f.s.opts.Engine.Serve(f.s.ctx, f.st)
-		return hostReadyMsg{url, err}
+		host, err := f.s.opts.Engine.Serve(f.s.ctx, f.st, nil)
+		return hostReadyMsg{host, err}
 	})
 	return cmd
+}
+
+// watch waits for the host app to stop: after Ctrl+C that is expected, otherwise the screen says so.
+func (f *final) watch(done <-chan error) tea.Cmd {
+	return func() tea.Msg {
+		select {
+		case err := <-done:
+			if f.s.ctx.Err() != nil {
+				return nil
+			}
+			if err == nil {
+				err = errors.New("the host app stopped")
+			}
+			return hostDownMsg{err}
+		case <-f.s.ctx.Done():
+			return nil
+		}
+	}
 }
 
 // analytics is the host app page that embeds the dashboard.
@@ -63,12 +88,18 @@ func (f *final) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		f.width, f.height = msg.Width, msg.Height
 	case hostReadyMsg:
-		f.hostURL, f.err = msg.url, msg.err
-		if f.err != nil || f.s.opts.NoBrowser {
+		f.hostURL, f.err, f.down = msg.host.URL, msg.err, nil
+		if f.err != nil {
 			return f, nil
 		}
+		watch := f.watch(msg.host.Done)
+		if f.s.opts.NoBrowser {
+			return f, watch
+		}
 		url := f.analytics()
-		return f, func() tea.Msg { return openedMsg{f.s.opts.Engine.Open(url)} }
+		return f, tea.Batch(watch, func() tea.Msg { return openedMsg{f.s.opts.Engine.Open(url)} })
+	case hostDownMsg:
+		f.down = msg.err
 	case openedMsg:
 		f.opened, f.openErr = true, msg.err
 	case spinner.TickMsg:
@@ -83,7 +114,7 @@ func (f *final) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		case "p":
 			f.reveal = !f.reveal
 		case "r":
-			if f.err != nil {
+			if f.err != nil || f.down != nil {
 				return f, tea.Batch(f.serve(), f.spin.Tick)
 			}
 		case "q":
@@ -100,16 +131,25 @@ func (f *final) View() string {
 	var b strings.Builder
 	switch {
 	case f.err != nil:
-		b.WriteString(markFail + " " + headStyle.Render("Metabase is configured, but the host app did not start") + "\n\n")
+		b.WriteString(f.banner() + markFail + " " + headStyle.Render("Metabase is configured, but the host app did not start") + "\n\n")
 		b.WriteString(wrap(f.err.Error(), f.width) + "\n\n")
 		b.WriteString(help("r", "try again", "q", "quit"))
+		return b.String()
+	case f.down != nil:
+		b.WriteString(f.banner() + markFail + " " + headStyle.Render("The host app stopped") + "\n\n")
+		b.WriteString(wrap(f.down.Error()+". Metabase is still configured; the host app log is "+f.s.opts.HostLog+".", f.width) + "\n\n")
+		b.WriteString(help("r", "start it again", "q", "quit"))
 		return b.String()
 	case f.hostURL == "" && f.external:
 		return f.spin.View() + " starting the host app…\n"
 	case f.hostURL == "":
 		return f.spin.View() + " saving a snapshot for `embedwizard reset` (the first time, Metabase restarts once),\n  then starting the host app…\n"
 	}
-	b.WriteString(markOK + " " + titleStyle.Render("Done: the dashboard is embedded in your app, sandboxed per tenant") + "\n\n")
+	b.WriteString(f.banner() + markOK + " " + titleStyle.Render("Done: the dashboard is embedded in your app, sandboxed per tenant") + "\n")
+	for _, w := range f.warnings {
+		b.WriteString(warnStyle.Render("  ! "+ansi.Truncate(w, max(f.width-4, 10), "…")) + "\n")
+	}
+	b.WriteString("\n")
 	opened := dimStyle.Render("  open it in your browser")
 	switch {
 	case f.openErr != nil:
@@ -118,8 +158,15 @@ func (f *final) View() string {
 		opened = dimStyle.Render("  opened in your browser")
 	}
 	b.WriteString(field("Open", urlStyle.Render(f.analytics())+opened, f.width) + "\n")
-	admin := f.st.Config.AdminEmail
-	b.WriteString(field("Metabase", urlStyle.Render(f.metabaseURL)+dimStyle.Render("  admin "+admin+" (password: state file)"), f.width) + "\n\n")
+	admin, pw := f.st.Config.AdminEmail, mask(f.st.Config.AdminPassword)
+	switch {
+	case f.st.Config.AdminPassword == "":
+		pw = "(an API key)"
+	case f.reveal:
+		pw = f.st.Config.AdminPassword
+	}
+	b.WriteString(field("Metabase", urlStyle.Render(f.metabaseURL)+dimStyle.Render("  admin "+admin+"  ")+pw, f.width) + "\n")
+	b.WriteString(field("Kept in", dimStyle.Render(f.s.opts.StateFile+" (0600): passwords, keys"), f.width) + "\n\n")
 
 	b.WriteString(headStyle.Render("Sign in to the host app as") + "\n")
 	emailWidth := 0
@@ -133,13 +180,21 @@ func (f *final) View() string {
 		}
 		b.WriteString(fmt.Sprintf("  %-*s  %s  %s\n", emailWidth, t.DemoUser.Email, pw, dimStyle.Render(fmt.Sprintf("%s, account %d", t.Name, t.AccountID))))
 	}
-	b.WriteString(f.verifiedView(f.height - 17 - len(f.st.Tenants)))
+	b.WriteString(f.verifiedView(f.height - 18 - len(f.st.Tenants) - len(f.warnings) - strings.Count(f.banner(), "\n")))
 	b.WriteString("\n" + headStyle.Render("Next") + "\n")
-	for _, n := range [][2]string{
+	next := [][2]string{
 		{"embedwizard status", "what runs, the steps done, URLs and logins"},
 		{"embedwizard reset", "back to this configured state in seconds"},
 		{"embedwizard down", "stop Metabase (it keeps running after you quit)"},
-	} {
+	}
+	if f.external { // reset and down refuse on a Metabase embedwizard does not run
+		next = [][2]string{
+			{"embedwizard status", "the steps done, URLs and logins"},
+			{"embedwizard host", "serve the host app again"},
+			{"embedwizard doctor", "check the setup against this Metabase"},
+		}
+	}
+	for _, n := range next {
 		b.WriteString(fmt.Sprintf("  %-20s %s\n", n[0], dimStyle.Render(n[1])))
 	}
 	reveal := "show passwords"
@@ -149,6 +204,9 @@ func (f *final) View() string {
 	b.WriteString("\n" + help("p", reveal, "q", "stop the host app and quit (Metabase keeps running)"))
 	return b.String()
 }
+
+// banner is the rehearsal's line, or nothing.
+func (f *final) banner() string { return rehearsalLine(f.s.opts, f.width) }
 
 // verifiedView is what the checkpoints verified in at most rows lines: the first finding of each checkpoint,
 // then as many of the others as fit.

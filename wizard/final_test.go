@@ -1,6 +1,7 @@
 package wizard
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -17,11 +18,12 @@ func TestFinal(t *testing.T) {
 		hide       []string
 		wantOpened []string
 		golden     bool
+		external   bool
 	}{
 		{
 			name:       "browser opened",
 			want:       []string{"http://localhost:8080/analytics  opened in your browser", "demo.acme@example.com", "••••••••", "embedwizard status", "embedwizard reset", "embedwizard down", "q stop the host app"},
-			hide:       []string{"s3cret-demo-pw"},
+			hide:       []string{"s3cret-demo-pw", "s3cret-admin-pw"},
 			wantOpened: []string{"http://localhost:8080/analytics"},
 			golden:     true,
 		},
@@ -34,15 +36,33 @@ func TestFinal(t *testing.T) {
 			name:      "p reveals the demo password",
 			noBrowser: true,
 			keys:      []string{"p"},
-			want:      []string{"s3cret-demo-pw", "p hide passwords"},
+			want:      []string{"s3cret-demo-pw", "s3cret-admin-pw", "/home/you/.local/state/embedwizard/state.json (0600)", "p hide passwords"},
+		},
+		{
+			name:      "an external Metabase: no reset or down offered",
+			noBrowser: true,
+			external:  true,
+			want:      []string{"embedwizard host", "embedwizard doctor"},
+			hide:      []string{"embedwizard reset", "embedwizard down"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			eng := newEngine()
 			eng.plan.markDone("setup", "license", "dashboard", "embedding", "jwt", "sandbox")
-			w := startWizard(t, eng, func(o *Options) { o.NoBrowser = tt.noBrowser })
-			w.toWalk()
+			w := startWizard(t, eng, func(o *Options) {
+				o.NoBrowser = tt.noBrowser
+				if tt.external {
+					o.Choices.Config.MetabaseURL = "http://mb.example:3000"
+				}
+			})
+			if tt.external {
+				w.toForm()
+				w.fill(enterThroughExternal)
+				w.waitFor("enter run this step")
+			} else {
+				w.toWalk()
+			}
 			w.key("a")
 			w.waitFor("Done: the dashboard is embedded")
 			if !tt.noBrowser {
@@ -77,4 +97,26 @@ func TestFinal(t *testing.T) {
 			}
 		})
 	}
+}
+
+// enterThroughExternal presses Enter on every field of the form for an external Metabase (no port field).
+var enterThroughExternal = []answer{{field: "Admin email"}, {field: "Host app origin"}, {field: "Tenants"},
+	{field: "Embedded Metabase UI", after: "Configure Metabase like the guide"}}
+
+// TestFinalHostAppStops: when the host app dies on its own, the final screen says so and r starts it again.
+func TestFinalHostAppStops(t *testing.T) {
+	eng := newEngine()
+	hostDone := make(chan error, 1)
+	eng.hostDone = hostDone
+	eng.plan.markDone("setup", "license", "dashboard", "embedding", "jwt", "sandbox")
+	w := startWizard(t, eng, func(o *Options) { o.NoBrowser = true })
+	w.toWalk()
+	w.key("a")
+	w.waitFor("Done: the dashboard is embedded")
+	hostDone <- errors.New("accept tcp 127.0.0.1:8080: too many open files")
+	w.waitFor("The host app stopped")
+	w.waitFor("too many open files")
+	w.key("r")
+	w.waitFor("Done: the dashboard is embedded")
+	w.finish()
 }

@@ -11,7 +11,6 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/huh"
 
-	"github.com/embedwizard/embedwizard/stack"
 	"github.com/embedwizard/embedwizard/wizard/plan"
 )
 
@@ -47,30 +46,6 @@ type answers struct {
 	license, port, email, origin, tenants string
 	ui                                    []string // the multi-select's choices, "logo=false"
 	uiText                                string   // the same as text, in accessible mode
-}
-
-// withDefaults fills what cmd left empty with the plan's and the stack's defaults, so that every field of
-// the form shows a value Enter can keep.
-func (c Choices) withDefaults() Choices {
-	if c.Config.AdminEmail == "" {
-		c.Config.AdminEmail = plan.DefaultAdminEmail
-	}
-	if c.Config.HostAppURL == "" {
-		c.Config.HostAppURL = plan.DefaultHostAppURL
-	}
-	if len(c.Config.Tenants) == 0 {
-		c.Config.Tenants = []plan.Tenant{plan.DefaultTenant}
-	}
-	if c.Config.UIOptions == nil {
-		c.Config.UIOptions = plan.DefaultUIOptions()
-	}
-	if c.MetabasePort == 0 {
-		c.MetabasePort = stack.DefaultPort
-	}
-	if c.Image == "" {
-		c.Image = stack.DefaultImage
-	}
-	return c
 }
 
 // newForm builds the form for c. Every field is prefilled from c, so Enter through it keeps the defaults;
@@ -109,7 +84,7 @@ func newForm(c Choices, accessible bool) (*huh.Form, *answers) {
 	if c.Config.LicenseToken == "" {
 		desc := "Your Pro or Enterprise token: 64 lower-case hex characters. Typing is hidden."
 		validate := checkLicense
-		if c.external() {
+		if c.External() {
 			desc = "Leave empty when your Metabase already has its license. Typing is hidden."
 			validate = func(s string) error {
 				if strings.TrimSpace(s) == "" {
@@ -121,7 +96,7 @@ func newForm(c Choices, accessible bool) (*huh.Form, *answers) {
 		metabase = append(metabase, huh.NewInput().Title("License token").Description(desc).
 			EchoMode(huh.EchoModePassword).Value(&a.license).Validate(validate))
 	}
-	if c.external() {
+	if c.External() {
 		metabase = append(metabase, huh.NewNote().Title("Metabase URL").Description(c.Config.MetabaseURL+" (given with --metabase-url)"))
 	} else {
 		metabase = append(metabase, huh.NewInput().Title("Metabase port").
@@ -163,7 +138,7 @@ func (a *answers) choices(base Choices) (Choices, error) {
 	c.Config.LicenseToken = strings.TrimSpace(a.license)
 	c.Config.AdminEmail = strings.TrimSpace(a.email)
 	c.Config.HostAppURL = strings.TrimRight(strings.TrimSpace(a.origin), "/")
-	if !c.external() {
+	if !c.External() {
 		port, err := strconv.Atoi(strings.TrimSpace(a.port))
 		if err != nil {
 			return c, fmt.Errorf("form: Metabase port: %w", checkPort(a.port))

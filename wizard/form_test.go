@@ -47,7 +47,7 @@ func TestFormEnterThroughKeepsDefaults(t *testing.T) {
 	}{
 		{"as cmd fills it", nil},
 		{"empty: the plan's defaults", func(o *Options) {
-			o.Choices = Choices{Config: plan.Config{LicenseToken: testLicense}}
+			o.Choices = Choices{Config: plan.Config{LicenseToken: testLicense, AdminPassword: "s3cret-admin-pw"}} // cmd always resolves a password
 		}},
 	}
 	for _, tt := range tests {

@@ -3,7 +3,11 @@ package wizard
 import (
 	"context"
 
+	"github.com/charmbracelet/x/ansi"
+
 	tea "github.com/charmbracelet/bubbletea"
+
+	sess "github.com/embedwizard/embedwizard/wizard/session"
 )
 
 // model is the wizard: it owns the current screen and moves from one to the next as each says it is done
@@ -48,7 +52,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.show(newFormScreen(m.s))
 	case formDoneMsg:
 		m.choices = msg.choices
-		if m.choices.external() {
+		if m.choices.External() {
 			m.metabaseURL = m.choices.Config.MetabaseURL
 			return m, m.show(newWalkthrough(m.s, m.choices, m.metabaseURL))
 		}
@@ -57,11 +61,25 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.metabaseURL = msg.url
 		return m, m.show(newWalkthrough(m.s, m.choices, msg.url))
 	case walkDoneMsg:
-		return m, m.show(newFinal(m.s, msg.st, m.metabaseURL, msg.checks))
+		return m, m.show(newFinal(m.s, msg.st, m.metabaseURL, msg.checks, msg.warnings))
 	}
 	var cmd tea.Cmd
 	m.screen, cmd = m.screen.Update(msg)
 	return m, cmd
 }
 
-func (m *model) View() string { return fit(m.screen.View(), m.size.Width, m.size.Height) }
+func (m *model) View() string {
+	view := m.screen.View()
+	if _, isFinal := m.screen.(*final); !isFinal { // the final screen places the banner itself
+		view = rehearsalLine(m.s.opts, m.size.Width) + view
+	}
+	return fit(view, m.size.Width, m.size.Height)
+}
+
+// rehearsalLine is the banner every screen of a rehearsal starts with, or nothing.
+func rehearsalLine(o Options, width int) string {
+	if !o.Rehearsal {
+		return ""
+	}
+	return warnStyle.Render(ansi.Truncate(sess.RehearsalBanner, max(width, 20), "…")) + "\n"
+}

@@ -3,6 +3,7 @@ package wizard
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/spinner"
@@ -10,39 +11,23 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/embedwizard/embedwizard/wizard/plan"
+	sess "github.com/embedwizard/embedwizard/wizard/session"
 )
 
 // Messages of the walk-through's jobs.
 type (
 	planReadyMsg  struct{ p Plan }
-	planEventMsg  struct{ ev plan.Event }
+	planEventMsg  struct{ ev sess.Event }
 	surveyDoneMsg struct{ err error }
 	runDoneMsg    struct{ err error }
 )
 
 // walkDoneMsg: every step is done; st is the plan's state and checks what each checkpoint verified.
 type walkDoneMsg struct {
-	st     *plan.State
-	checks [][]string
+	st       *plan.State
+	checks   [][]string
+	warnings []string
 }
-
-// StepError is a step that failed and was not retried: what failed, Metabase's or the plan's own error,
-// and what to do about it.
-type StepError struct {
-	Step plan.StepInfo
-	Err  error
-	Hint string
-}
-
-func (e *StepError) Error() string {
-	msg := fmt.Sprintf("step %q: %v", e.Step.Title, e.Err)
-	if e.Hint != "" {
-		msg += "\nFix: " + e.Hint
-	}
-	return msg
-}
-
-func (e *StepError) Unwrap() error { return e.Err }
 
 type stepStatus int
 
@@ -59,12 +44,13 @@ func (s stepStatus) finished() bool { return s == alreadyDone || s == done || s 
 
 // step is a step as the walk-through shows it.
 type step struct {
-	info   plan.StepInfo
-	status stepStatus
-	msg    string   // the last progress line while it runs
-	checks []string // what its checkpoint verified
-	err    error
-	hint   string
+	info     plan.StepInfo
+	status   stepStatus
+	msg      string   // the last progress line while it runs
+	checks   []string // what its checkpoint verified
+	warnings []string // what it warned about, kept once the step is over
+	err      error
+	hint     string
 }
 
 // walk phases.
@@ -87,6 +73,7 @@ type walkthrough struct {
 	phase         int
 	err           error          // a failure outside any step (building the plan, the survey)
 	retry         func() tea.Cmd // starts the last work again
+	runErr        error          // the last run's error, as the session gave it (its kind, its hint)
 	job           job
 	spin          spinner.Model
 }
@@ -110,7 +97,7 @@ func (w *walkthrough) load() tea.Cmd {
 			}
 			emit(planReadyMsg{p})
 		}
-		return surveyDoneMsg{p.Survey(w.s.ctx, func(ev plan.Event) { emit(planEventMsg{ev}) })}
+		return surveyDoneMsg{p.Survey(w.s.ctx, func(ev sess.Event) { emit(planEventMsg{ev}) })}
 	})
 	return cmd
 }
@@ -121,7 +108,7 @@ func (w *walkthrough) run(all bool) tea.Cmd {
 	p, id := w.plan, w.steps[w.current()].info.ID
 	var cmd tea.Cmd
 	w.job, cmd = w.s.start(func(emit func(tea.Msg)) tea.Msg {
-		fn := func(ev plan.Event) { emit(planEventMsg{ev}) }
+		fn := func(ev sess.Event) { emit(planEventMsg{ev}) }
 		if all {
 			return runDoneMsg{p.Run(w.s.ctx, fn)}
 		}
@@ -156,6 +143,7 @@ func (w *walkthrough) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case surveyDoneMsg:
 		return w, w.finish(msg.err)
 	case runDoneMsg:
+		w.runErr = msg.err
 		return w, w.finish(msg.err)
 	case spinner.TickMsg:
 		if w.phase != walkLoading && w.phase != walkRunning {
@@ -192,13 +180,20 @@ func (w *walkthrough) key(k string) tea.Cmd {
 	return nil
 }
 
-// apply folds one plan event into the step it is about.
-func (w *walkthrough) apply(ev plan.Event) {
+// apply folds one session event into the step it is about.
+func (w *walkthrough) apply(sev sess.Event) {
+	ev := sev.Step
 	i := w.index(ev.Step.ID)
 	if i < 0 {
 		return
 	}
 	s := &w.steps[i]
+	if sev.Kind == sess.Warning {
+		if !slices.Contains(s.warnings, sev.Message) {
+			s.warnings = append(s.warnings, sev.Message)
+		}
+		return
+	}
 	switch ev.Kind {
 	case plan.StepStarted:
 		s.status, s.msg, s.err, s.hint = running, "", nil, ""
@@ -246,13 +241,15 @@ func (w *walkthrough) finish(err error) tea.Cmd {
 		return nil
 	case w.plan != nil && w.current() == len(w.steps):
 		var checks [][]string
+		var warnings []string
 		for _, s := range w.steps {
 			if len(s.checks) > 0 {
 				checks = append(checks, s.checks)
 			}
+			warnings = append(warnings, s.warnings...)
 		}
 		st := w.plan.State()
-		return func() tea.Msg { return walkDoneMsg{st, checks} }
+		return func() tea.Msg { return walkDoneMsg{st, checks, warnings} }
 	}
 	w.phase = walkIdle
 	return nil
@@ -260,9 +257,12 @@ func (w *walkthrough) finish(err error) tea.Cmd {
 
 // failure is what Run returns when the user quits after a failure.
 func (w *walkthrough) failure() error {
+	if _, hinted := sess.HintOf(w.runErr); hinted || (w.runErr != nil && w.failedStep() < 0) {
+		return w.runErr
+	}
 	if i := w.failedStep(); i >= 0 {
 		s := w.steps[i]
-		return &StepError{Step: s.info, Err: s.err, Hint: s.hint}
+		return &sess.Failure{Err: fmt.Errorf("step %q: %w", s.info.Title, s.err), Hint: sess.Hint{What: s.info.Title, Do: s.hint}}
 	}
 	if w.err != nil {
 		return w.err
@@ -303,6 +303,9 @@ func (w *walkthrough) listView(rows int) string {
 		lines = append(lines, w.stepLine(i, s, i == cur))
 		for _, c := range s.checks {
 			lines = append(lines, "      "+okStyle.Render("✓ ")+dimStyle.Render(ansi.Truncate(c, max(w.width-8, 10), "…")))
+		}
+		for _, m := range s.warnings {
+			lines = append(lines, "      "+warnStyle.Render("! "+ansi.Truncate(m, max(w.width-8, 10), "…")))
 		}
 	}
 	start := 0

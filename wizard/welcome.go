@@ -80,7 +80,7 @@ func (w *welcome) View() string {
 	b.WriteString(wrap("Does what Metabase's \"Interactive embedding quick start\" describes, step by step, "+
 		"showing why, where in Metabase's admin, and the API call:", w.width) + "\n")
 	where := fmt.Sprintf("Metabase Enterprise in Docker (%s, port %d)", c.Image, c.MetabasePort)
-	if c.external() {
+	if c.External() {
 		where = "your Metabase at " + c.Config.MetabaseURL + " (no Docker)"
 	}
 	for i, line := range []string{
@@ -95,7 +95,7 @@ func (w *welcome) View() string {
 	if w.checking {
 		b.WriteString("  " + w.spin.View() + " checking Docker, ports and memory…\n")
 	} else {
-		for _, ch := range append(w.checks, licenseCheck(w.s.opts)) {
+		for _, ch := range w.checks {
 			b.WriteString(checkLine(ch, w.width))
 		}
 	}
@@ -119,23 +119,6 @@ func (w *welcome) failed() bool {
 		}
 	}
 	return false
-}
-
-// licenseCheck is the license's line: its format is all that can be checked before Metabase runs.
-func licenseCheck(o Options) Check {
-	from := o.LicenseFrom
-	if from == "" {
-		from = "the saved state"
-	}
-	token := o.Choices.Config.LicenseToken
-	switch err := checkLicense(token); {
-	case token == "":
-		return Check{Name: "license", OK: true, Detail: "the form asks for it next (input hidden)"}
-	case err != nil:
-		return Check{Name: "license", Detail: "from " + from + ": " + err.Error(),
-			Fix: "set MB_PREMIUM_EMBEDDING_TOKEN to your Pro or Enterprise token and run again"}
-	}
-	return Check{Name: "license", OK: true, Detail: "from " + from}
 }
 
 // checkLine renders one check: mark, name, what was found and, when it failed, the fix under it.

@@ -32,7 +32,7 @@ func TestWelcome(t *testing.T) {
 		{
 			name: "malformed license from the environment",
 			edit: func(o *Options) { o.Choices.Config.LicenseToken = "NOT-A-TOKEN" },
-			want: []string{"✗ license", "is not in", "fix: set MB_PREMIUM_EMBEDDING_TOKEN"},
+			want: []string{"✗ license", "Metabase's format", "fix: set MB_PREMIUM_EMBEDDING_TOKEN"},
 		},
 		{
 			name: "no license yet: the form asks",

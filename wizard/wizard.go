@@ -1,10 +1,11 @@
-// Package wizard is embedwizard's interactive front end: a Bubble Tea program with one model per screen
+// Package wizard holds embedwizard's front ends, all views of one session's events (package session): the
+// interactive TUI, the accessible mode and the plain lines of `up --yes`. The TUI is: a Bubble Tea program with one model per screen
 // (welcome and checks, the huh form, the stack's pull and boot, the walk-through of the plan's steps, the
 // final screen). It runs the same stack and plan code as `embedwizard up --yes`: the work happens in
 // tea.Cmds on its own goroutines and arrives in Update as messages, so the screen never freezes.
 //
-// The wizard reads no flags and no environment: cmd/embedwizard resolves them into Options and wires the
-// Engine to stack, plan and hostapp.
+// The wizard reads no flags and no environment: cmd/embedwizard resolves them into a session.Config, and the
+// Engine is that session (NewEngine).
 package wizard
 
 import (
@@ -19,8 +20,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/term"
 
-	"github.com/embedwizard/embedwizard/stack"
-	"github.com/embedwizard/embedwizard/wizard/plan"
+	sess "github.com/embedwizard/embedwizard/wizard/session"
 )
 
 // Errors Run returns besides a failed step's own.
@@ -33,49 +33,11 @@ var (
 	ErrQuit = errors.New("stopped before the end: run embedwizard again to resume where you left off")
 )
 
-// Choices are what the form asks for. cmd fills in the defaults from flags, environment and saved state;
-// every field has one, so pressing Enter through the form works.
-type Choices struct {
-	// Config holds the license token, admin email, tenants, UI options and host app origin. A non-empty
-	// Config.MetabaseURL means an existing Metabase: no stack screen, no Metabase port.
-	Config plan.Config
-	// MetabasePort is where the stack publishes Metabase on this machine.
-	MetabasePort int
-	// Image is the Metabase image the stack runs; shown on the welcome screen.
-	Image string
-}
-
-// external reports whether Metabase runs elsewhere (--metabase-url) rather than in the stack.
-func (c Choices) external() bool { return c.Config.MetabaseURL != "" }
+// Choices are what the form asks for; cmd fills in the defaults from flags, environment and saved state.
+type Choices = sess.Choices
 
 // Check is one prerequisite as the welcome screen lists it: a line that is green or says what to do.
-type Check = stack.Check
-
-// Engine is the work behind the screens. cmd/embedwizard wires it to stack, plan and hostapp, the same
-// code `up --yes` runs; tests pass fakes. Every method honours ctx.
-type Engine interface {
-	// Preflight checks what the stack needs (Docker, ports, memory) for the given choices.
-	Preflight(ctx context.Context, c Choices) []Check
-	// Stack starts Metabase in Docker and waits until it is healthy, reporting progress through emit
-	// (from one goroutine). It returns the Metabase URL. Not called for an external Metabase.
-	Stack(ctx context.Context, c Choices, emit func(stack.Event)) (metabaseURL string, err error)
-	// Plan builds the quick start's plan against the Metabase at metabaseURL, resuming the saved state.
-	Plan(ctx context.Context, c Choices, metabaseURL string) (Plan, error)
-	// Serve starts the host app for st and returns its URL once it listens; it serves until ctx ends.
-	Serve(ctx context.Context, st *plan.State) (hostURL string, err error)
-	// Open opens url in the user's browser.
-	Open(url string) error
-}
-
-// Plan is what the walk-through needs of *plan.Plan.
-type Plan interface {
-	Steps() []plan.StepInfo
-	// Survey runs only the steps' checks and emits StepAlreadyDone for those in place.
-	Survey(ctx context.Context, emit func(plan.Event)) error
-	RunStep(ctx context.Context, id string, emit func(plan.Event)) error
-	Run(ctx context.Context, emit func(plan.Event)) error
-	State() *plan.State
-}
+type Check = sess.Check
 
 // Options configure Run.
 type Options struct {
@@ -92,7 +54,11 @@ type Options struct {
 	LicenseFrom string
 	// NoBrowser leaves the browser closed; the URL is printed either way.
 	NoBrowser bool
-	Engine    Engine
+	// Rehearsal: Metabase is the built-in emulator; every screen says so (sess.RehearsalBanner).
+	Rehearsal bool
+	// StateFile is where the passwords are kept; the final screen says so. HostLog is the host app's log.
+	StateFile, HostLog string
+	Engine             Engine
 	// StopTimeout bounds how long Run waits, after the screens end, for in-flight work to notice the
 	// cancellation and save its state. Zero means 10 s.
 	StopTimeout time.Duration
@@ -146,7 +112,7 @@ func newSession(ctx context.Context, opts Options) *session {
 	if opts.StopTimeout <= 0 {
 		opts.StopTimeout = 10 * time.Second
 	}
-	opts.Choices = opts.Choices.withDefaults()
+	opts.Choices = opts.Choices.WithDefaults()
 	return &session{ctx: ctx, opts: opts}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest"
 
 	"github.com/embedwizard/embedwizard/stack"
+	sess "github.com/embedwizard/embedwizard/wizard/session"
 )
 
 func TestRunRefusesWithoutATerminal(t *testing.T) {
@@ -109,8 +110,8 @@ func TestScreensFitAnySize(t *testing.T) {
 		{"walk-through", func() tea.Model { return newWalkthrough(s, defaultChoices(), "http://localhost:3000") },
 			[]tea.Msg{planReadyMsg{eng.plan}, surveyDoneMsg{}}},
 		{"final", func() tea.Model {
-			return newFinal(s, eng.plan.st, "http://localhost:3000", [][]string{{"user demo.acme@example.com signed in through SSO", "in group Customer Acme"}, {"41 rows, all of account 28"}})
-		}, []tea.Msg{hostReadyMsg{url: "http://localhost:8080"}}},
+			return newFinal(s, eng.plan.st, "http://localhost:3000", [][]string{{"user demo.acme@example.com signed in through SSO", "in group Customer Acme"}, {"41 rows, all of account 28"}}, nil)
+		}, []tea.Msg{hostReadyMsg{host: sess.HostApp{URL: "http://localhost:8080"}}}},
 	}
 	sizes := []tea.WindowSizeMsg{{Width: 80, Height: 24}, {Width: 60, Height: 20}, {Width: 50, Height: 16}, {Width: 120, Height: 40}}
 	for _, sc := range screens {

@@ -10,20 +10,24 @@ import (
 
 	"github.com/embedwizard/embedwizard/stack"
 	"github.com/embedwizard/embedwizard/wizard/plan"
+	"github.com/embedwizard/embedwizard/wizard/session"
 )
 
-func resolveArgs(t *testing.T, vars map[string]string, args ...string) (setup, error) {
+func resolveArgs(t *testing.T, vars map[string]string, args ...string) (resolved, error) {
 	t.Helper()
 	fs := flag.NewFlagSet("up", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var f setupFlags
-	getenv := func(k string) string { return vars[k] }
-	f.register(fs, getenv)
+	e := env{Getenv: func(k string) string { return vars[k] }}
+	f.register(fs, e)
 	if err := fs.Parse(args); err != nil {
-		return setup{}, err
+		return resolved{}, err
 	}
-	return resolveSetup(getenv, &f, fs)
+	return f.resolve(e)
 }
+
+// setup is what the flags resolve to.
+type resolved = session.Config
 
 func TestResolveSetup(t *testing.T) {
 	saved := &plan.State{
@@ -40,68 +44,68 @@ func TestResolveSetup(t *testing.T) {
 		state *plan.State
 		vars  map[string]string
 		args  []string
-		check func(t *testing.T, s setup)
+		check func(t *testing.T, s resolved)
 	}{
-		{"defaults", nil, nil, nil, func(t *testing.T, s setup) {
-			wantEq(t, "host app URL", s.Plan.HostAppURL, "http://localhost:8080")
+		{"defaults", nil, nil, nil, func(t *testing.T, s resolved) {
+			wantEq(t, "host app URL", s.Config.HostAppURL, "http://localhost:8080")
 			wantEq(t, "site URL", s.Stack.SiteURL, "http://localhost:3000")
 			wantEq(t, "image", s.Stack.Image, stack.DefaultImage)
 			wantEq(t, "password from", s.AdminPasswordFrom, "generated")
 			wantEq(t, "license from", s.LicenseFrom, "")
-			if s.External || len(s.Plan.AdminPassword) < 20 {
-				t.Errorf("external %v, password length %d", s.External, len(s.Plan.AdminPassword))
+			if s.External() || len(s.Config.AdminPassword) < 20 {
+				t.Errorf("external %v, password length %d", s.External(), len(s.Config.AdminPassword))
 			}
 		}},
-		{"ports from flags", nil, nil, []string{"--host-port", "9090", "--metabase-port", "3100"}, func(t *testing.T, s setup) {
-			wantEq(t, "host app URL", s.Plan.HostAppURL, "http://localhost:9090")
+		{"ports from flags", nil, nil, []string{"--host-port", "9090", "--metabase-port", "3100"}, func(t *testing.T, s resolved) {
+			wantEq(t, "host app URL", s.Config.HostAppURL, "http://localhost:9090")
 			wantEq(t, "site URL", s.Stack.SiteURL, "http://localhost:3100")
 		}},
-		{"secrets from the environment", nil, map[string]string{envAdminPassword: "env-pw-1", envLicense: " " + strings.Repeat("e", 64) + "\n",
-			envDemoPassword: "demo-pw-1"}, nil, func(t *testing.T, s setup) {
-			wantEq(t, "password", s.Plan.AdminPassword, "env-pw-1")
-			wantEq(t, "license", s.Plan.LicenseToken, strings.Repeat("e", 64))
+		{"secrets from the environment", nil, map[string]string{session.EnvAdminPassword: "env-pw-1", session.EnvLicense: " " + strings.Repeat("e", 64) + "\n",
+			session.EnvDemoPassword: "demo-pw-1"}, nil, func(t *testing.T, s resolved) {
+			wantEq(t, "password", s.Config.AdminPassword, "env-pw-1")
+			wantEq(t, "license", s.Config.LicenseToken, strings.Repeat("e", 64))
 			wantEq(t, "stack license", s.Stack.LicenseToken, strings.Repeat("e", 64))
-			wantEq(t, "license from", s.LicenseFrom, envLicense)
-			wantEq(t, "demo password", s.Plan.DemoPassword, "demo-pw-1")
+			wantEq(t, "license from", s.LicenseFrom, session.EnvLicense)
+			wantEq(t, "demo password", s.Config.DemoPassword, "demo-pw-1")
 		}},
-		{"license from a file", nil, nil, []string{"--license-file", licenseFile}, func(t *testing.T, s setup) {
-			wantEq(t, "license", s.Plan.LicenseToken, strings.Repeat("d", 64))
+		{"license from a file", nil, nil, []string{"--license-file", licenseFile}, func(t *testing.T, s resolved) {
+			wantEq(t, "license", s.Config.LicenseToken, strings.Repeat("d", 64))
 			wantEq(t, "license from", s.LicenseFrom, "--license-file "+licenseFile)
 		}},
-		{"saved state", saved, nil, nil, func(t *testing.T, s setup) {
-			wantEq(t, "host app URL", s.Plan.HostAppURL, "http://localhost:9999")
-			wantEq(t, "admin email", s.Plan.AdminEmail, "boss@example.com")
-			wantEq(t, "password", s.Plan.AdminPassword, "saved-pw-1")
-			wantEq(t, "license", s.Plan.LicenseToken, strings.Repeat("c", 64))
+		{"saved state", saved, nil, nil, func(t *testing.T, s resolved) {
+			wantEq(t, "host app URL", s.Config.HostAppURL, "http://localhost:9999")
+			wantEq(t, "admin email", s.Config.AdminEmail, "boss@example.com")
+			wantEq(t, "password", s.Config.AdminPassword, "saved-pw-1")
+			wantEq(t, "license", s.Config.LicenseToken, strings.Repeat("c", 64))
 			wantEq(t, "site URL", s.Stack.SiteURL, "http://localhost:3333")
 			wantEq(t, "image", s.Stack.Image, "metabase/metabase-enterprise:v1.63.1")
-			wantEq(t, "tenant", s.Plan.Tenants[0].Name, "Customer-Globex")
-			if s.External {
+			wantEq(t, "tenant", s.Config.Tenants[0].Name, "Customer-Globex")
+			if s.External() {
 				t.Errorf("a stack run's saved URL made Metabase external")
 			}
 		}},
-		{"flags and environment beat the saved state", saved, map[string]string{envAdminPassword: "env-pw-1"},
-			[]string{"--host-port", "8181", "--tenant", "Customer-Acme=28", "--admin-email", "me@example.com"}, func(t *testing.T, s setup) {
-				wantEq(t, "host app URL", s.Plan.HostAppURL, "http://localhost:8181")
-				wantEq(t, "password", s.Plan.AdminPassword, "env-pw-1")
-				wantEq(t, "admin email", s.Plan.AdminEmail, "me@example.com")
-				wantEq(t, "tenant", s.Plan.Tenants[0].Name, "Customer-Acme")
+		{"flags and environment beat the saved state", saved, map[string]string{session.EnvAdminPassword: "env-pw-1"},
+			[]string{"--host-port", "8181", "--tenant", "Customer-Acme=28", "--admin-email", "me@example.com"}, func(t *testing.T, s resolved) {
+				wantEq(t, "host app URL", s.Config.HostAppURL, "http://localhost:8181")
+				wantEq(t, "password", s.Config.AdminPassword, "env-pw-1")
+				wantEq(t, "admin email", s.Config.AdminEmail, "me@example.com")
+				wantEq(t, "tenant", s.Config.Tenants[0].Name, "Customer-Acme")
 			}},
-		{"saved external Metabase", external, nil, nil, func(t *testing.T, s setup) {
-			wantEq(t, "Metabase URL", s.Plan.MetabaseURL, "https://bi.example.com")
-			if !s.External {
+		{"saved external Metabase", external, nil, nil, func(t *testing.T, s resolved) {
+			wantEq(t, "Metabase URL", s.Config.MetabaseURL, "https://bi.example.com")
+			if !s.External() {
 				t.Errorf("not external")
 			}
 		}},
-		{"Metabase at 127.0.0.1 keeps the host app on the same site", nil, nil, []string{"--metabase-url", "http://127.0.0.1:3000/"}, func(t *testing.T, s setup) {
-			wantEq(t, "Metabase URL", s.Plan.MetabaseURL, "http://127.0.0.1:3000")
-			wantEq(t, "host app URL", s.Plan.HostAppURL, "http://127.0.0.1:8080")
+		{"Metabase at 127.0.0.1 keeps the host app on the same site", nil, nil, []string{"--metabase-url", "http://127.0.0.1:3000/"}, func(t *testing.T, s resolved) {
+			wantEq(t, "Metabase URL", s.Config.MetabaseURL, "http://127.0.0.1:3000")
+			wantEq(t, "host app URL", s.Config.HostAppURL, "http://127.0.0.1:8080")
 		}},
-		{"API key instead of a password", nil, map[string]string{envAPIKey: "mb_key"}, nil, func(t *testing.T, s setup) {
-			wantEq(t, "password", s.Plan.AdminPassword, "")
-			wantEq(t, "API key", s.Plan.APIKey, "mb_key")
+		{"API key instead of a password", nil, map[string]string{session.EnvAPIKey: "mb_key"}, nil, func(t *testing.T, s resolved) {
+			wantEq(t, "password", s.Config.AdminPassword, "")
+			wantEq(t, "API key", s.Config.APIKey, "mb_key")
 		}},
-		{"JWT key the host app already uses", nil, map[string]string{envJWTSecret: strings.Repeat("f", 64)}, nil, func(t *testing.T, s setup) {
+		{"JWT key the host app already uses", nil, map[string]string{session.EnvJWTSecret: strings.Repeat("f", 64)}, nil, func(t *testing.T, s resolved) {
 			wantEq(t, "JWT key", s.State.JWTSecret, strings.Repeat("f", 64))
 		}},
 	}
@@ -127,7 +131,7 @@ func TestResolveSetupErrors(t *testing.T) {
 	}{
 		{[]string{"--metabase-port", "0"}, "--metabase-port 0"},
 		{[]string{"--license-file", "/nonexistent/license"}, "--license-file"},
-		{[]string{"--metabase-url", "localhost:3000"}, "want http(s)://host:port"},
+		{[]string{"--metabase-url", "localhost:3000"}, "want http:// or https://"},
 		{[]string{"--tenant", "Acme=x"}, "positive whole number"},
 	}
 	for _, tt := range tests {
@@ -143,13 +147,13 @@ func TestDefaultStateDir(t *testing.T) {
 		vars map[string]string
 		want string
 	}{
-		{map[string]string{envStateDir: "/srv/ew", "XDG_STATE_HOME": "/x", "HOME": "/h"}, "/srv/ew"},
+		{map[string]string{session.EnvStateDir: "/srv/ew", "XDG_STATE_HOME": "/x", "HOME": "/h"}, "/srv/ew"},
 		{map[string]string{"XDG_STATE_HOME": "/x", "HOME": "/h"}, "/x/embedwizard"},
 		{map[string]string{"HOME": "/h"}, "/h/.local/state/embedwizard"},
 	}
 	for _, tt := range tests {
-		if got := defaultStateDir(func(k string) string { return tt.vars[k] }); got != tt.want {
-			t.Errorf("defaultStateDir(%v) = %q, want %q", tt.vars, got, tt.want)
+		if got := session.DefaultStateDir(func(k string) string { return tt.vars[k] }); got != tt.want {
+			t.Errorf("session.DefaultStateDir(%v) = %q, want %q", tt.vars, got, tt.want)
 		}
 	}
 }

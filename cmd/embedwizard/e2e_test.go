@@ -25,6 +25,7 @@ import (
 
 	"github.com/embedwizard/embedwizard/stack/metabase/metabasetest"
 	"github.com/embedwizard/embedwizard/stack/stacktest"
+	"github.com/embedwizard/embedwizard/wizard/session"
 )
 
 // screensDir is where the e2e tests leave their captures (gitignored).
@@ -183,7 +184,7 @@ func TestE2EWizardAgainstTheEmulator(t *testing.T) {
 	bin, fake := binaries(t)
 	mbURL := startFakeMetabase(t, fake)
 	dir, hostPort := t.TempDir(), freePort(t)
-	term := newTerminal(t, []string{"HOME=" + t.TempDir(), envLicense + "=" + metabasetest.TestLicenseToken, "CI="},
+	term := newTerminal(t, []string{"HOME=" + t.TempDir(), session.EnvLicense + "=" + metabasetest.TestLicenseToken, "CI="},
 		bin, "wizard", "--metabase-url", mbURL, "--state-dir", dir, "--no-browser", "--host-port", strconv.Itoa(hostPort))
 
 	welcome := term.waitFor("enter continue", 10*time.Second)
@@ -204,10 +205,13 @@ func TestE2EWizardAgainstTheEmulator(t *testing.T) {
 		[]byte(fmt.Sprintf("first frame to final screen against the emulator: %s\n", elapsed.Round(time.Millisecond))), 0o644))
 	t.Logf("first frame to final screen: %s", elapsed)
 
-	for _, want := range []string{"Done: the dashboard is embedded", "demo.acme@example.com", "••••••••", "/analytics", "embedwizard reset"} {
+	for _, want := range []string{"Done: the dashboard is embedded", "demo.acme@example.com", "••••••••", "/analytics", "embedwizard doctor"} {
 		if !strings.Contains(final, want) {
 			t.Errorf("final screen lacks %q:\n%s", want, final)
 		}
+	}
+	if strings.Contains(final, "embedwizard reset") || strings.Contains(final, "embedwizard down") {
+		t.Errorf("final screen offers reset or down, which refuse on a Metabase embedwizard does not run:\n%s", final)
 	}
 	analytics := "http://127.0.0.1:" + strconv.Itoa(hostPort)
 	if resp, err := http.Get(analytics + "/healthz"); err != nil || resp.StatusCode != http.StatusOK {
@@ -244,7 +248,7 @@ func TestE2EWizardCtrlCResumes(t *testing.T) {
 	bin, fake := binaries(t)
 	mbURL := startFakeMetabase(t, fake)
 	dir, hostPort := t.TempDir(), freePort(t)
-	env := []string{"HOME=" + t.TempDir(), envLicense + "=" + metabasetest.TestLicenseToken, "CI="}
+	env := []string{"HOME=" + t.TempDir(), session.EnvLicense + "=" + metabasetest.TestLicenseToken, "CI="}
 	args := []string{bin, "wizard", "--metabase-url", mbURL, "--state-dir", dir, "--no-browser", "--host-port", strconv.Itoa(hostPort)}
 
 	term := newTerminal(t, env, args...)
@@ -293,7 +297,7 @@ func TestE2EWizardWithDocker(t *testing.T) {
 		}
 		exec.Command(bin, "down", "--volumes", "--state-dir", dir).Run()
 	})
-	env := []string{"HOME=" + t.TempDir(), envLicense + "=" + metabasetest.TestLicenseToken, "CI="}
+	env := []string{"HOME=" + t.TempDir(), session.EnvLicense + "=" + metabasetest.TestLicenseToken, "CI="}
 	term := newTerminal(t, env, bin, "wizard", "--image", image, "--metabase-port", strconv.Itoa(mbPort),
 		"--host-port", strconv.Itoa(hostPort), "--state-dir", dir, "--no-browser")
 
@@ -318,7 +322,7 @@ func TestE2EWizardWithDocker(t *testing.T) {
 
 	// Break the configuration, then reset: the snapshot brings it back.
 	c := &configured{dir: dir}
-	st, err := loadState(dir)
+	st, err := session.LoadState(dir)
 	fatalIf(t, err)
 	c.st = st
 	fatalIf(t, c.admin(t).SetSetting(context.Background(), "jwt-enabled", false))
@@ -336,7 +340,7 @@ func TestE2EWizardWithDocker(t *testing.T) {
 	}
 
 	// down --volumes: no container, no volume left.
-	st, err = loadState(dir)
+	st, err = session.LoadState(dir)
 	fatalIf(t, err)
 	if out, err := exec.Command(bin, "down", "--volumes", "--state-dir", dir).CombinedOutput(); err != nil {
 		t.Fatalf("down --volumes: %v\n%s", err, out)

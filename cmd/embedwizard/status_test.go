@@ -11,6 +11,7 @@ import (
 	"github.com/embedwizard/embedwizard/stack/metabase"
 	"github.com/embedwizard/embedwizard/stack/metabase/metabasetest"
 	"github.com/embedwizard/embedwizard/wizard/plan"
+	"github.com/embedwizard/embedwizard/wizard/session"
 )
 
 // configured is a Metabase emulator configured by `up --yes --configure-only`, with its state directory and
@@ -28,7 +29,7 @@ func configure(t *testing.T, opts metabasetest.Options) *configured {
 	srv := metabasetest.NewServer(opts)
 	t.Cleanup(srv.Close)
 	c := &configured{srv: srv, dir: t.TempDir(), hostPort: freePort(t)}
-	code, out, errOut := upRun(t, map[string]string{"HOME": t.TempDir(), envLicense: metabasetest.TestLicenseToken}, "",
+	code, out, errOut := upRun(t, map[string]string{"HOME": t.TempDir(), session.EnvLicense: metabasetest.TestLicenseToken}, "",
 		"up", "--yes", "--configure-only", "--metabase-url", srv.URL, "--state-dir", c.dir, "--host-port", strconv.Itoa(c.hostPort))
 	if code != exitOK {
 		t.Fatalf("configure: exit %d\n%s\n%s", code, out, errOut)
@@ -54,7 +55,7 @@ func (c *configured) noSecrets(t *testing.T, out string) {
 // admin is a client signed in as the configured admin, to break things on purpose.
 func (c *configured) admin(t *testing.T) *metabase.Client {
 	t.Helper()
-	mb, err := adminClient(context.Background(), c.st)
+	mb, err := session.AdminClient(context.Background(), c.st)
 	fatalIf(t, err)
 	return mb
 }
@@ -161,3 +162,9 @@ func TestEverydayCommandsExplainThemselves(t *testing.T) {
 		})
 	}
 }
+
+// statusReport is what `status --json` prints.
+type statusReport = session.Report
+
+// hidden stands for a masked password.
+const hidden = "••••••••"

@@ -10,151 +10,168 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
+
+	"github.com/charmbracelet/x/term"
 
 	"github.com/embedwizard/embedwizard/stack"
+	"github.com/embedwizard/embedwizard/wizard"
 	"github.com/embedwizard/embedwizard/wizard/plan"
+	"github.com/embedwizard/embedwizard/wizard/session"
 )
 
-func init() {
-	register(command{Name: "up", Summary: "run Metabase, configure the quick start, serve the host app", Run: runUp})
+// setupFlags are the flags of up, the wizard, rehearse and reset --full.
+type setupFlags struct {
+	session.Flags
+	rehearse bool
+	fs       *flag.FlagSet
 }
 
-// snapshotFile is where `up` keeps the configured stack's app database, for `embedwizard reset`.
-const snapshotFile = "snapshot.tar.gz"
+func (f *setupFlags) register(fs *flag.FlagSet, e env) {
+	f.fs = fs
+	fs.StringVar(&f.MetabaseURL, "metabase-url", "", "use the Metabase running at `URL` instead of running one in Docker")
+	fs.StringVar(&f.Image, "image", stack.DefaultImage, "Metabase Enterprise `image` to run in Docker")
+	fs.IntVar(&f.MetabasePort, "metabase-port", stack.DefaultPort, "`port` Metabase is published on at localhost")
+	fs.IntVar(&f.HostPort, "host-port", session.DefaultHostPort, "`port` the host app listens on at localhost")
+	fs.StringVar(&f.StateDir, "state-dir", session.DefaultStateDir(e.Getenv), "`directory` holding the state (secrets, mode 0600)")
+	fs.StringVar(&f.AdminEmail, "admin-email", "", "Metabase admin `email` (default "+plan.DefaultAdminEmail+", or the saved one)")
+	fs.StringVar(&f.LicenseFile, "license-file", "", "read the license token from `file` instead of $"+session.EnvLicense)
+	fs.Func("tenant", "a tenant as `NAME=ACCOUNT_ID` (repeatable; default Customer-Acme=28)", func(s string) error {
+		t, err := plan.ParseTenant(s)
+		f.Tenants = append(f.Tenants, t)
+		return err
+	})
+	fs.BoolVar(&f.NoBrowser, "no-browser", false, "do not open the browser (the URL is printed)")
+	fs.BoolVar(&f.ConfigureOnly, "configure-only", false, "configure Metabase and stop, without serving the host app")
+	fs.BoolVar(&f.Yes, "yes", false, "run every step without asking")
+	fs.BoolVar(&f.Accessible, "accessible", false, "wizard: plain prompts and lines instead of redrawn screens, for screen readers (also ACCESSIBLE=1)")
+	fs.BoolVar(&f.Recreate, "recreate", false, "recreate the Metabase container when --image changed (the data volume is kept)")
+	fs.BoolVar(&f.rehearse, "rehearse", false, "rehearse against the built-in emulator in this process: no Docker, no license (like `embedwizard rehearse`)")
+}
 
-func runUp(ctx context.Context, e env, args []string) int {
-	fs := flag.NewFlagSet("embedwizard up", flag.ContinueOnError)
-	fs.SetOutput(e.Stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(e.Stderr, "Usage: embedwizard up [--yes] [flags]   (on a terminal, without --yes: the interactive wizard)")
-		fmt.Fprintln(e.Stderr, "\nRuns Metabase (or uses --metabase-url), configures the interactive embedding quick start step by step,")
-		fmt.Fprintln(e.Stderr, "verifies its checkpoints and serves the host app. Secrets come from the environment: "+
-			envLicense+", "+envAdminPassword+", "+envAPIKey+", "+envDemoPassword+".\n\nFlags:")
-		fs.PrintDefaults()
-	}
-	var f setupFlags
-	f.register(fs, e.Getenv)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.Stderr, "embedwizard up: unexpected argument %q (flags start with --)\n", fs.Arg(0))
-		return exitUsage
-	}
-	s, err := resolveSetup(e.Getenv, &f, fs)
+// resolve turns the parsed flags into the session's configuration.
+func (f *setupFlags) resolve(e env) (session.Config, error) {
+	f.Given = map[string]bool{}
+	f.fs.Visit(func(fl *flag.Flag) { f.Given[fl.Name] = true })
+	return session.Resolve(f.Flags, e.Getenv)
+}
+
+const setupAbout = "Runs Metabase (or uses --metabase-url), configures the interactive embedding quick start step by step,\n" +
+	"verifies its checkpoints and serves the host app. Secrets come from the environment: " + session.EnvLicense + ",\n" +
+	session.EnvAdminPassword + ", " + session.EnvAPIKey + ", " + session.EnvDemoPassword + "."
+
+func wizardCmd(e env) command {
+	return command{Name: "wizard", Summary: "the interactive wizard (what runs without a command)", Usage: "[wizard] [flags]",
+		About: "The interactive wizard: checks, a form with a default for everything, Metabase's start, the quick start's\n" +
+			"steps one by one (Enter) or all at once (a), then the host app. Without a terminal, use `embedwizard up --yes`.",
+		Flags: func(fs *flag.FlagSet) func(context.Context, []string) error {
+			var f setupFlags
+			f.register(fs, e)
+			return func(ctx context.Context, _ []string) error {
+				if f.ConfigureOnly && !f.Yes {
+					return session.Kind(session.ErrUsage, errors.New("the wizard ends by serving the host app; to configure only, run `embedwizard up --yes --configure-only`"))
+				}
+				return setup(ctx, e, &f, f.Yes)
+			}
+		}}
+}
+
+func upCmd(e env) command {
+	return command{Name: "up", Summary: "run Metabase, configure the quick start, serve the host app", Usage: "up [--yes] [flags]   (on a terminal, without --yes: the wizard)",
+		About: setupAbout, Flags: func(fs *flag.FlagSet) func(context.Context, []string) error {
+			var f setupFlags
+			f.register(fs, e)
+			return func(ctx context.Context, _ []string) error {
+				// On a terminal, `up` without --yes is the wizard; elsewhere it asks once on standard input, so
+				// `echo y | embedwizard up` works in scripts.
+				return setup(ctx, e, &f, f.Yes || f.ConfigureOnly || noTerminal(e) != "")
+			}
+		}}
+}
+
+func rehearseCmd(e env) command {
+	return command{Name: "rehearse", Summary: "the whole guide against the built-in emulator: no Docker, no license", Usage: "rehearse [--yes] [flags]",
+		About: "Runs every step of the quick start against embedwizard's built-in emulator of Metabase's API, started in this\n" +
+			"process, then serves the host app. No Docker and no license are needed; nothing is a real Metabase, and every\n" +
+			"screen says so. The state is temporary and removed at the end.",
+		Flags: func(fs *flag.FlagSet) func(context.Context, []string) error {
+			var f setupFlags
+			f.register(fs, e)
+			return func(ctx context.Context, _ []string) error {
+				f.rehearse = true
+				return setup(ctx, e, &f, f.Yes || noTerminal(e) != "")
+			}
+		}}
+}
+
+// setup is up, the wizard and rehearse: resolve, then the lines (lines true) or the interactive wizard.
+func setup(ctx context.Context, e env, f *setupFlags, lines bool) error {
+	cfg, err := f.resolve(e)
 	if err != nil {
-		fmt.Fprintf(e.Stderr, "embedwizard up: %v\n", err)
-		return exitUsage
+		return err
 	}
-	// On a terminal, `up` without --yes is the wizard (same plan, step by step); elsewhere it asks once
-	// on standard input, so `echo y | embedwizard up` works in scripts.
-	if !s.Yes && !s.ConfigureOnly && noTerminal(e) == "" {
-		return runWizard(ctx, e, s)
+	opts := session.Options{Interactive: !lines}
+	var s *session.Session
+	if f.rehearse {
+		if s, err = session.Rehearse(cfg, opts); err != nil {
+			return err
+		}
+		fmt.Fprintln(e.Stdout, session.RehearsalBanner)
+	} else {
+		s = session.New(cfg, opts)
 	}
-	return up(ctx, e, s)
+	defer s.Close()
+	cfg = s.Config()
+	if lines {
+		return upLines(ctx, e, s, f.Yes || f.rehearse)
+	}
+	if why := noTerminal(e); why != "" {
+		return session.Kind(session.ErrPrereq, fmt.Errorf("the wizard needs a terminal, and %s: run `embedwizard up --yes` instead (same steps, one line each)", why))
+	}
+	err = wizard.Run(ctx, wizard.Options{
+		Input: e.Stdin, Output: e.Stdout, Accessible: cfg.Accessible, NoBrowser: cfg.NoBrowser, Engine: wizard.NewEngine(s),
+		LicenseFrom: cfg.LicenseFrom, Choices: cfg.Choices, Rehearsal: cfg.Rehearsal,
+		StateFile: filepath.Join(cfg.StateDir, plan.StateFile), HostLog: filepath.Join(cfg.StateDir, session.HostAppLog),
+	})
+	switch {
+	case err == nil:
+		fmt.Fprintln(e.Stdout, "\nHost app stopped; Metabase keeps running. Next: embedwizard "+strings.Join(session.NextCommands(s.Managed()), ", "))
+	case errors.Is(err, wizard.ErrInterrupted):
+		err = session.Kind(session.ErrInterrupted, err)
+	}
+	return err
 }
 
-// up runs the stack (unless Metabase is external), the plan and then the host app.
-func up(ctx context.Context, e env, s setup) int {
-	out := e.Stdout
-	metabaseURL := s.Plan.MetabaseURL
-	var stk *stack.Stack
-	if !s.External {
-		var err error
-		if stk, err = stack.New(s.Stack); err != nil {
-			fmt.Fprintf(e.Stderr, "embedwizard up: %v\n", err)
-			return exitUsage
-		}
-		defer stk.Close()
+// upLines is `up --yes`: the session's events as lines, a question first unless yes.
+func upLines(ctx context.Context, e env, s *session.Session, yes bool) error {
+	var confirm func([]plan.StepInfo) bool
+	if !yes {
+		confirm = func(steps []plan.StepInfo) bool { return askGoAhead(e, s.Config(), steps) }
 	}
-
-	// The plan is built before anything runs so that a bad configuration fails before Docker starts.
-	probe := s.planConfig(metabaseURL)
-	if probe.MetabaseURL == "" {
-		probe.MetabaseURL = s.Stack.SiteURL
-	}
-	p, err := plan.New(probe, s.State, plan.Options{StateDir: s.StateDir})
-	if err != nil {
-		fmt.Fprintf(e.Stderr, "embedwizard up: %v\n", err)
-		return exitUsage
-	}
-	if !s.Yes && !confirm(e, s, p.Steps()) {
-		fmt.Fprintln(out, "Nothing was changed. Run `embedwizard up --yes` to go ahead without this question.")
-		return exitFailed
-	}
-
-	start := time.Now()
-	if stk != nil {
-		if code := preflight(ctx, out, stk); code != exitOK {
-			return code
-		}
-		info, err := stk.Up(ctx, stackPrinter(out))
-		if err != nil {
-			fmt.Fprintf(out, "✗ Start Metabase in Docker: failed: %v\n", err)
-			return exitFailed
-		}
-		fmt.Fprintf(out, "✓ Metabase %s is running at %s (container %s)\n", info.MetabaseVersion, info.URL, info.Name)
-		metabaseURL = info.URL
-		recordStack(s.State, info)
-		if p, err = plan.New(s.planConfig(metabaseURL), s.State, plan.Options{StateDir: s.StateDir}); err != nil {
-			fmt.Fprintf(e.Stderr, "embedwizard up: %v\n", err)
-			return exitUsage
+	show := wizard.Lines(e.Stdout)
+	hostShown := func(ev session.Event) {
+		show(ev)
+		if ev.Kind == session.HostUp {
+			printHostApp(e, s.State(), s.Config().StateDir, ev.URL)
 		}
 	}
-
-	fmt.Fprintf(out, "Configuring Metabase at %s as %s (password: %s). State: %s\n",
-		p.Config().MetabaseURL, p.Config().AdminEmail, passwordNote(s), filepath.Join(s.StateDir, plan.StateFile))
-	var failed plan.StepInfo
-	err = p.Run(ctx, planPrinter(out, &failed))
-	calls, writes := p.APICalls()
-	took := time.Since(start).Round(time.Millisecond)
-	if err != nil {
-		fmt.Fprintf(out, "Stopped at %q after %d API calls (%d writes) in %s. Finished steps are saved: run `embedwizard up --yes` again to resume.\n",
-			failed.Title, calls, writes, took)
-		if failed.ID == plan.StepLicense {
-			return exitPrereq
-		}
-		return exitFailed
+	err := s.Run(ctx, hostShown, confirm)
+	switch {
+	case err == nil && s.Config().ConfigureOnly:
+		fmt.Fprintf(e.Stdout, "Metabase is configured; dashboard %s. Serve the host app with `embedwizard host`.\n", s.State().DashboardPath)
+	case errors.Is(err, session.ErrUsage) && strings.Contains(err.Error(), "not confirmed"):
+		fmt.Fprintln(e.Stdout, "Nothing was changed. Run `embedwizard up --yes` to go ahead without this question.")
+		return errReported
+	case err != nil && !errors.Is(err, session.ErrInterrupted) && !strings.HasPrefix(err.Error(), "preflight"):
+		fmt.Fprintln(e.Stdout, "Stopped. Finished steps are saved: run the same command again to resume.")
 	}
-	fmt.Fprintf(out, "All %d steps passed and every checkpoint was verified: %d API calls (%d writes) in %s.\n",
-		len(p.Steps()), calls, writes, took)
-
-	if stk != nil {
-		if err := saveSnapshot(ctx, out, stk, s); err != nil {
-			fmt.Fprintf(out, "! Snapshot for `embedwizard reset` not saved: %v\n", err)
-		}
-	}
-	if s.ConfigureOnly {
-		fmt.Fprintf(out, "Metabase is configured; dashboard %s. Serve the host app with `embedwizard host`.\n", p.State().DashboardPath)
-		return exitOK
-	}
-	if err := serveHostApp(ctx, e, p.State(), s.StateDir, s.NoBrowser); err != nil {
-		fmt.Fprintf(e.Stderr, "embedwizard up: %v\n", err)
-		return exitFailed
-	}
-	return exitOK
+	return err
 }
 
-// passwordNote says where the admin password came from, never what it is.
-func passwordNote(s setup) string {
-	switch s.AdminPasswordFrom {
-	case "":
-		return "none, API key from " + envAPIKey
-	case "generated":
-		return "generated, kept in the state file"
-	}
-	return "from " + s.AdminPasswordFrom
-}
-
-// confirm lists the steps and asks before changing anything, unless --yes.
-func confirm(e env, s setup, steps []plan.StepInfo) bool {
-	where := "in Docker (" + s.Stack.Image + ")"
-	if s.External {
-		where = "at " + s.Plan.MetabaseURL
+// askGoAhead lists the steps and asks before changing anything.
+func askGoAhead(e env, cfg session.Config, steps []plan.StepInfo) bool {
+	where := "in Docker (" + cfg.Stack.Image + ")"
+	if cfg.External() {
+		where = "at " + cfg.Config.MetabaseURL
 	}
 	fmt.Fprintf(e.Stdout, "embedwizard will configure the Metabase %s for interactive embedding:\n", where)
 	for i, st := range steps {
@@ -172,92 +189,26 @@ func confirm(e env, s setup, steps []plan.StepInfo) bool {
 	return answer == "y" || answer == "yes"
 }
 
-// preflight prints what the stack lacks and stops before touching Docker when something is missing.
-func preflight(ctx context.Context, out io.Writer, stk *stack.Stack) int {
-	code := exitOK
-	for _, c := range stk.Preflight(ctx) {
-		if !c.OK {
-			fmt.Fprintf(out, "✗ %s: %s — %s\n", c.Name, c.Detail, c.Fix)
-			code = exitPrereq
-		}
+// printHostApp says where the host app serves and how to sign in; passwords are masked whole.
+func printHostApp(e env, st *plan.State, stateDir, url string) {
+	fmt.Fprintf(e.Stdout, "\nThe host app is serving at %s — sign in as:\n", url)
+	for _, t := range st.Tenants {
+		fmt.Fprintf(e.Stdout, "  %-28s password: ••••••••  (%s, account %d)\n", t.DemoUser.Email, t.Name, t.AccountID)
 	}
-	return code
+	fmt.Fprintf(e.Stdout, "The passwords are in %s (mode 0600; `embedwizard status --show-secrets` shows them); set %s to choose one.\n",
+		filepath.Join(stateDir, plan.StateFile), session.EnvDemoPassword)
+	fmt.Fprintf(e.Stdout, "Open %s/analytics — press Ctrl+C to stop.\n", strings.TrimRight(url, "/"))
 }
 
-// stackPrinter turns the stack's events into a few lines: no per-layer noise, boot progress in quarters.
-func stackPrinter(out io.Writer) func(stack.Event) {
-	lastBoot := -1
-	return func(ev stack.Event) {
-		switch ev.Kind {
-		case stack.PullStart:
-			fmt.Fprintln(out, "· pulling the Metabase image (this takes a few minutes the first time)")
-		case stack.PullDone:
-			fmt.Fprintln(out, "· image pulled")
-		case stack.Creating, stack.Starting, stack.Stopping, stack.Restoring:
-			if ev.Message != "" {
-				fmt.Fprintln(out, "· "+ev.Message)
-			} else {
-				fmt.Fprintln(out, "· "+ev.Kind.String())
-			}
-		case stack.Booting:
-			if q := int(ev.Boot * 4); q != lastBoot {
-				lastBoot = q
-				fmt.Fprintf(out, "· Metabase is starting (%.0f%%)\n", ev.Boot*100)
-			}
+// noTerminal says why there is no terminal to draw on, or "" when there is one.
+func noTerminal(e env) string {
+	if e.Getenv("CI") != "" {
+		return "CI is set"
+	}
+	for _, f := range []any{e.Stdin, e.Stdout} {
+		if file, ok := f.(*os.File); !ok || !term.IsTerminal(file.Fd()) {
+			return "standard input or output is not one (a pipe or a file)"
 		}
 	}
-}
-
-// planPrinter prints one line per step, then its warnings and the checkpoints' findings; it records the
-// failed step.
-func planPrinter(out io.Writer, failed *plan.StepInfo) func(plan.Event) {
-	var warnings []string
-	return func(ev plan.Event) {
-		switch ev.Kind {
-		case plan.StepProgress:
-			if w, ok := strings.CutPrefix(ev.Message, "warning: "); ok {
-				warnings = append(warnings, w)
-			}
-			return
-		case plan.StepAlreadyDone:
-			fmt.Fprintf(out, "✓ %s: already done\n", ev.Step.Title)
-		case plan.StepDone:
-			fmt.Fprintf(out, "✓ %s: done\n", ev.Step.Title)
-		case plan.StepVerified:
-			fmt.Fprintf(out, "✓ %s: verified\n", ev.Step.Title)
-		case plan.StepFailed:
-			*failed = ev.Step
-			fmt.Fprintf(out, "✗ %s: failed: %v — %s\n", ev.Step.Title, ev.Err, ev.Hint)
-		default:
-			return
-		}
-		for _, w := range warnings {
-			fmt.Fprintf(out, "    ! %s\n", w)
-		}
-		warnings = nil
-		for _, c := range ev.Checks {
-			fmt.Fprintf(out, "    · %s\n", c)
-		}
-	}
-}
-
-// saveSnapshot keeps the freshly configured app database once, so `embedwizard reset` returns to it in
-// seconds. Saving restarts Metabase (the copy is taken from a stopped container).
-func saveSnapshot(ctx context.Context, out io.Writer, stk *stack.Stack, s setup) error {
-	path := filepath.Join(s.StateDir, snapshotFile)
-	if s.State.Stack.Snapshot == path {
-		if _, err := os.Stat(path); err == nil {
-			return nil
-		}
-	}
-	fmt.Fprintln(out, "· saving a snapshot of the configured Metabase for `embedwizard reset` (Metabase restarts once)")
-	if err := stk.SaveSnapshot(ctx, path); err != nil {
-		return err
-	}
-	s.State.Stack.Snapshot = path
-	if err := s.State.Save(s.StateDir); err != nil {
-		return err
-	}
-	fmt.Fprintln(out, "✓ Snapshot saved: "+path)
-	return nil
+	return ""
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -16,8 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/embedwizard/embedwizard/hostapp"
 	"github.com/embedwizard/embedwizard/stack/metabase/metabasetest"
 	"github.com/embedwizard/embedwizard/wizard/plan"
+	"github.com/embedwizard/embedwizard/wizard/session"
 )
 
 // upRun runs `embedwizard <args>` through run with the given environment and stdin.
@@ -33,7 +36,7 @@ func upRun(t *testing.T, vars map[string]string, stdin string, args ...string) (
 func nonGetWrites(srv *metabasetest.Server) []string {
 	var w []string
 	for _, r := range srv.Requests() {
-		if r.Method != http.MethodGet && r.Path != "/api/session" && r.Path != "/api/dataset" {
+		if plan.IsWrite(r.Method, r.Path) {
 			w = append(w, r.Method+" "+r.Path)
 		}
 	}
@@ -235,4 +238,23 @@ func TestUpWithoutDockerStopsBeforeAnything(t *testing.T) {
 	if strings.Contains(out+errOut, metabasetest.TestLicenseToken) {
 		t.Errorf("the license token appears in the output")
 	}
+}
+
+// startHostApp serves the host app of st on ln, as `up` does (session.HostConfig), until ctx ends.
+func startHostApp(ctx context.Context, st *plan.State, ln net.Listener, logger *slog.Logger) (<-chan error, error) {
+	app, err := hostapp.New(session.HostConfig(st, true, logger))
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: app}
+	done := make(chan error, 1)
+	go func() {
+		err := srv.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		done <- err
+	}()
+	context.AfterFunc(ctx, func() { srv.Close() })
+	return done, nil
 }

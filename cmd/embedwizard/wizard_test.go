@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/embedwizard/embedwizard/stack/metabase/metabasetest"
+	"github.com/embedwizard/embedwizard/wizard/session"
 )
 
 // TestWizardRefusesWithoutATerminal: in CI or behind a pipe, the wizard says to use up --yes and exits with
@@ -33,7 +34,7 @@ func TestWizardRefusesWithoutATerminal(t *testing.T) {
 			srv := metabasetest.NewServer(metabasetest.Options{})
 			defer srv.Close()
 			dir := t.TempDir()
-			vars := map[string]string{"HOME": dir, envLicense: metabasetest.TestLicenseToken, "EMBEDWIZARD_STATE_DIR": dir}
+			vars := map[string]string{"HOME": dir, session.EnvLicense: metabasetest.TestLicenseToken, "EMBEDWIZARD_STATE_DIR": dir}
 			for k, v := range tt.vars {
 				vars[k] = v
 			}

@@ -1,11 +1,10 @@
-package main
+package session
 
 import (
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -13,13 +12,50 @@ import (
 	"strings"
 	"time"
 
-	"github.com/embedwizard/embedwizard/stack"
 	"github.com/embedwizard/embedwizard/stack/metabase"
 	"github.com/embedwizard/embedwizard/wizard/plan"
 )
 
-func init() {
-	register(command{Name: "doctor", Summary: "diagnose Docker, ports, license, origins, cookies, clock skew, JWT, dashboard", Run: runDoctor})
+// Diagnosis is one line of `doctor`: a check, and whether its failure is a missing prerequisite (exit 3)
+// rather than a misconfiguration (exit 1).
+type Diagnosis struct {
+	Check
+	Prereq bool
+}
+
+// Diagnose looks, reading only, at what interactive embedding depends on: Docker (when embedwizard runs
+// Metabase), the host app's port, and Metabase as the state's admin (license features, origins, the cookie's
+// SameSite, the clock, JWT, the dashboard). st nil means no state: the defaults are diagnosed.
+func Diagnose(ctx context.Context, dir string, st *plan.State) []Diagnosis {
+	hasState := st != nil
+	if st == nil {
+		st = &plan.State{Config: plan.Config{HostAppURL: plan.DefaultHostAppURL}, Stack: plan.StackState{Port: 3000}}
+	}
+	var ds []Diagnosis
+	add := func(prereq bool, cs ...Check) {
+		for _, c := range cs {
+			ds = append(ds, Diagnosis{c, prereq})
+		}
+	}
+	if Managed(st) {
+		if stk, err := OpenStack(dir, st); err != nil {
+			add(true, Check{Name: "docker", Detail: err.Error(), Fix: "check DOCKER_HOST, DOCKER_CONTEXT and that Docker runs"})
+		} else {
+			for _, c := range stk.Preflight(ctx) {
+				add(true, fromStackCheck(c))
+			}
+			stk.Close()
+		}
+	}
+	if port, err := PortOf(st.Config.HostAppURL); err == nil {
+		add(true, hostAppPortCheck(ctx, port))
+	}
+	if hasState {
+		for _, c := range metabaseChecks(ctx, st) {
+			add(c.Name == "license", c)
+		}
+	}
+	return ds
 }
 
 // maxSkew is how far the clocks may drift apart: Metabase refuses a JWT whose iat is more than 180 s old by
@@ -29,81 +65,9 @@ const maxSkew = 60 * time.Second
 // requiredFeatures are the token features the quick start uses (contract §3).
 var requiredFeatures = []string{metabase.FeatureEmbedding, metabase.FeatureJWT, metabase.FeatureSandboxes, metabase.FeatureAdvancedPermissions}
 
-// diagnosis is one line of the doctor's report; prereq marks what exits with exitPrereq when missing.
-type diagnosis struct {
-	stack.Check
-	prereq bool
-}
-
-func runDoctor(ctx context.Context, e env, args []string) int {
-	fs := newFlags(e, "doctor", "doctor [--state-dir DIR]",
-		"Diagnoses what interactive embedding depends on, each line ✓ or ✗ with the fix: Docker, ports, the license's\n"+
-			"features, authorized origins against the host app's origin, the session cookie's SameSite against the two sites,\n"+
-			"the clock skew against Metabase's Date header, JWT sign-in, and the dashboard.")
-	dir := stateDirFlag(fs, e)
-	if code, done := parseFlags(fs, e, args); done {
-		return code
-	}
-	st, err := loadState(*dir)
-	if err != nil {
-		fmt.Fprintf(e.Stdout, "! %v\n", err)
-		st = &plan.State{Config: plan.Config{HostAppURL: plan.DefaultHostAppURL}, Stack: plan.StackState{Port: defaultMetabasePort}}
-	}
-	var ds []diagnosis
-	add := func(prereq bool, cs ...stack.Check) {
-		for _, c := range cs {
-			ds = append(ds, diagnosis{c, prereq})
-			printCheck(e.Stdout, c)
-		}
-	}
-	if managed(st) {
-		add(true, dockerChecks(ctx, *dir, st)...)
-	}
-	if port, err := portOf(st.Config.HostAppURL); err == nil {
-		add(true, hostAppPortCheck(ctx, port))
-	}
-	if err == nil {
-		for _, c := range metabaseChecks(ctx, st) {
-			add(c.Name == "license", c)
-		}
-	}
-	code := exitOK
-	for _, d := range ds {
-		switch {
-		case d.OK:
-		case d.prereq:
-			code = exitPrereq
-		case code == exitOK:
-			code = exitFailed
-		}
-	}
-	if code == exitOK {
-		fmt.Fprintln(e.Stdout, "Everything interactive embedding needs is in place.")
-	}
-	return code
-}
-
-func printCheck(w io.Writer, c stack.Check) {
-	if c.OK {
-		fmt.Fprintf(w, "✓ %-16s %s\n", c.Name, c.Detail)
-		return
-	}
-	fmt.Fprintf(w, "✗ %-16s %s\n  %-16s fix: %s\n", c.Name, c.Detail, "", c.Fix)
-}
-
-// dockerChecks are the stack's own preflight: Docker, the Metabase port, memory, the image.
-func dockerChecks(ctx context.Context, dir string, st *plan.State) []stack.Check {
-	stk, err := openStack(dir, st)
-	if err != nil {
-		return []stack.Check{{Name: "docker", Detail: err.Error(), Fix: "check DOCKER_HOST and --state-dir"}}
-	}
-	defer stk.Close()
-	return stk.Preflight(ctx)
-}
-
 // hostAppPortCheck passes when the host app's port is free, or when the host app itself answers there.
-func hostAppPortCheck(ctx context.Context, port int) stack.Check {
-	c := hostPortCheck(port)
+func hostAppPortCheck(ctx context.Context, port int) Check {
+	c := HostPortCheck(port)
 	c.Name = "host app port"
 	if c.OK {
 		return c
@@ -122,32 +86,32 @@ func hostAppPortCheck(ctx context.Context, port int) stack.Check {
 }
 
 // metabaseChecks look at Metabase as the state's admin: features, origins, cookies, clock, JWT, dashboard.
-func metabaseChecks(ctx context.Context, st *plan.State) []stack.Check {
+func metabaseChecks(ctx context.Context, st *plan.State) []Check {
 	ctx, cancel := context.WithTimeout(ctx, 3*probeTimeout)
 	defer cancel()
-	mbURL := metabaseURL(st)
-	mb, err := adminClient(ctx, st)
+	mbURL := MetabaseURL(st)
+	mb, err := AdminClient(ctx, st)
 	if err != nil {
 		fix := "start it (embedwizard up), or wait until `embedwizard status` says health: ok"
 		var ae *metabase.APIError
 		if errors.As(err, &ae) && (ae.Status == http.StatusUnauthorized || ae.Status == http.StatusForbidden) {
-			fix = "Metabase refused the saved admin credentials: set " + envAdminPassword + " (and --admin-email) to an admin's, or " +
-				envAPIKey + " to an admin API key, and run `embedwizard up` again"
+			fix = "Metabase refused the saved admin credentials: set " + EnvAdminPassword + " (and the admin email) to an admin's, or " +
+				EnvAPIKey + " to an admin API key, and run `embedwizard up` again"
 		}
-		return []stack.Check{{Name: "metabase", Detail: fmt.Sprintf("cannot sign in at %s as the admin: %v", mbURL, err), Fix: fix}}
+		return []Check{{Name: "metabase", Detail: fmt.Sprintf("cannot sign in at %s as the admin: %v", mbURL, err), Fix: fix}}
 	}
-	out := []stack.Check{{Name: "metabase", OK: true, Detail: mbURL + " answers; signed in as the admin"}}
-	out = append(out, licenseCheck(ctx, mb), originCheck(ctx, mbURL, st.Config.HostAppURL))
+	out := []Check{{Name: "metabase", OK: true, Detail: mbURL + " answers; signed in as the admin"}}
+	out = append(out, featuresCheck(ctx, mb), originCheck(ctx, mbURL, st.Config.HostAppURL))
 	set, err := mb.SettingsMap(ctx)
 	if err != nil {
-		return append(out, stack.Check{Name: "settings", Detail: err.Error(), Fix: "sign in as an admin: is the state's admin still one?"})
+		return append(out, Check{Name: "settings", Detail: err.Error(), Fix: "sign in as an admin: is the state's admin still one?"})
 	}
 	out = append(out, sameSiteCheck(set, st.Config.HostAppURL, mbURL), clockCheck(ctx, mb), jwtCheck(set, st.Config.HostAppURL), dashboardCheck(ctx, mb, st))
 	return out
 }
 
-func licenseCheck(ctx context.Context, mb *metabase.Client) stack.Check {
-	c := stack.Check{Name: "license"}
+func featuresCheck(ctx context.Context, mb *metabase.Client) Check {
+	c := Check{Name: "license"}
 	p, err := mb.SessionProperties(ctx)
 	if err != nil {
 		c.Detail, c.Fix = err.Error(), "check that Metabase answers"
@@ -170,8 +134,8 @@ func licenseCheck(ctx context.Context, mb *metabase.Client) stack.Check {
 
 // originCheck reads the Content-Security-Policy Metabase sends with its pages: the browser lets the host app
 // frame Metabase only when frame-ancestors admits the host app's origin.
-func originCheck(ctx context.Context, mbURL, hostAppURL string) stack.Check {
-	c := stack.Check{Name: "origins", Fix: "embedwizard up --yes adds it, or Admin settings > Embedding > Interactive embedding > Authorized origins"}
+func originCheck(ctx context.Context, mbURL, hostAppURL string) Check {
+	c := Check{Name: "origins", Fix: "embedwizard up adds it, or Admin settings > Embedding > Interactive embedding > Authorized origins"}
 	origin := originOf(hostAppURL)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(mbURL, "/")+"/", nil)
 	if err != nil {
@@ -229,8 +193,8 @@ func originOf(raw string) string {
 
 // sameSiteCheck compares the session cookie's SameSite with where the two apps are: the same site works with
 // Lax; different sites need None, which browsers only accept over HTTPS (contract §15).
-func sameSiteCheck(set map[string]metabase.Setting, hostAppURL, mbURL string) stack.Check {
-	c := stack.Check{Name: "samesite"}
+func sameSiteCheck(set map[string]metabase.Setting, hostAppURL, mbURL string) Check {
+	c := Check{Name: "samesite"}
 	v, _ := set[metabase.SettingSessionCookieSameSite].Value.(string)
 	v = strings.ToLower(cmp.Or(v, "lax"))
 	a, errA := url.Parse(hostAppURL)
@@ -243,12 +207,12 @@ func sameSiteCheck(set map[string]metabase.Setting, hostAppURL, mbURL string) st
 	switch {
 	case same && v == "none" && b.Scheme != "https":
 		c.Detail = "SameSite=None over plain HTTP: browsers drop such a cookie, so sign-in inside the iframe fails"
-		c.Fix = "the two apps are the same site: set it to Lax (embedwizard up --yes, or Admin settings > Embedding)"
+		c.Fix = "the two apps are the same site: set it to Lax (embedwizard up, or Admin settings > Embedding)"
 	case same:
 		c.OK, c.Detail = true, fmt.Sprintf("%s and %s are the same site; SameSite=%s works", a.Host, b.Host, v)
 	case v != "none":
 		c.Detail = fmt.Sprintf("%s and %s are different sites, but SameSite=%s keeps the cookie out of the iframe", a.Host, b.Host, v)
-		c.Fix = "serve both over HTTPS and set SameSite to None (embedwizard up --yes does), or serve them from one site"
+		c.Fix = "serve both over HTTPS and set SameSite to None (embedwizard up does), or serve them from one site"
 	case b.Scheme != "https":
 		c.Detail = "different sites need SameSite=None, which browsers accept only over HTTPS, and Metabase is on " + b.Scheme
 		c.Fix = "serve Metabase over HTTPS"
@@ -258,8 +222,8 @@ func sameSiteCheck(set map[string]metabase.Setting, hostAppURL, mbURL string) st
 	return c
 }
 
-func clockCheck(ctx context.Context, mb *metabase.Client) stack.Check {
-	c := stack.Check{Name: "clock"}
+func clockCheck(ctx context.Context, mb *metabase.Client) Check {
+	c := Check{Name: "clock"}
 	before := time.Now()
 	t, err := mb.ServerTime(ctx)
 	if err != nil {
@@ -277,8 +241,8 @@ func clockCheck(ctx context.Context, mb *metabase.Client) stack.Check {
 	return c
 }
 
-func jwtCheck(set map[string]metabase.Setting, hostAppURL string) stack.Check {
-	c := stack.Check{Name: "jwt", Fix: "embedwizard up --yes, or Admin settings > Authentication > JWT: Save and enable"}
+func jwtCheck(set map[string]metabase.Setting, hostAppURL string) Check {
+	c := Check{Name: "jwt", Fix: "embedwizard up, or Admin settings > Authentication > JWT: Save and enable"}
 	enabled, _ := set[metabase.SettingJWTEnabled].Value.(bool)
 	uri, _ := set[metabase.SettingJWTIdentityProviderURI].Value.(string)
 	want := plan.IdentityProviderURI(hostAppURL)
@@ -293,8 +257,8 @@ func jwtCheck(set map[string]metabase.Setting, hostAppURL string) stack.Check {
 	return c
 }
 
-func dashboardCheck(ctx context.Context, mb *metabase.Client, st *plan.State) stack.Check {
-	c := stack.Check{Name: "dashboard", Fix: "embedwizard up --yes makes it again (X-ray of Invoices)"}
+func dashboardCheck(ctx context.Context, mb *metabase.Client, st *plan.State) Check {
+	c := Check{Name: "dashboard", Fix: "embedwizard up makes it again (X-ray of Invoices)"}
 	if st.DashboardID == 0 {
 		c.Detail = "no dashboard recorded in the state"
 		return c
@@ -305,7 +269,7 @@ func dashboardCheck(ctx context.Context, mb *metabase.Client, st *plan.State) st
 		c.Detail = err.Error()
 	case d.Archived:
 		c.Detail = fmt.Sprintf("dashboard %d %q is in the trash", d.ID, d.Name)
-		c.Fix = "restore it from Metabase's trash, or run embedwizard up --yes"
+		c.Fix = "restore it from Metabase's trash, or run embedwizard up"
 	default:
 		c.OK, c.Detail = true, fmt.Sprintf("%s %q", d.Path(), d.Name)
 	}

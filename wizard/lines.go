@@ -1,0 +1,145 @@
+package wizard
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/embedwizard/embedwizard/stack"
+	"github.com/embedwizard/embedwizard/wizard/plan"
+	sess "github.com/embedwizard/embedwizard/wizard/session"
+)
+
+// Lines is the `--yes` view of a session's events: one line per check, stack phase and step, warnings under
+// the step that gave them, no per-layer noise and the boot in quarters.
+func Lines(w io.Writer) func(sess.Event) {
+	lastBoot := -1
+	var warnings []string
+	return func(ev sess.Event) {
+		switch ev.Kind {
+		case sess.CheckDone:
+			if c := ev.Check; !c.OK {
+				fmt.Fprintf(w, "✗ %s: %s — %s\n", c.Name, c.Detail, c.Fix)
+			}
+		case sess.StackProgress:
+			se := ev.Stack
+			switch se.Kind {
+			case stack.PullStart:
+				fmt.Fprintln(w, "· pulling the Metabase image (this takes a few minutes the first time)")
+			case stack.PullDone:
+				fmt.Fprintln(w, "· image pulled")
+			case stack.Creating, stack.Starting, stack.Stopping, stack.Restoring:
+				fmt.Fprintln(w, "· "+cmpOr(se.Message, se.Kind.String()))
+			case stack.Booting:
+				if q := int(se.Boot * 4); q != lastBoot {
+					lastBoot = q
+					fmt.Fprintf(w, "· Metabase is starting (%.0f%%)\n", se.Boot*100)
+				}
+			}
+		case sess.StackReady:
+			fmt.Fprintln(w, "✓ "+ev.Message)
+		case sess.Warning:
+			if ev.Step.Step.ID == "" {
+				fmt.Fprintln(w, "! "+ev.Message)
+				return
+			}
+			warnings = append(warnings, ev.Message)
+		case sess.Info:
+			fmt.Fprintln(w, "· "+ev.Message)
+		case sess.HostDown:
+			if ev.Err != nil {
+				fmt.Fprintf(w, "✗ the host app stopped: %v\n", ev.Err)
+			}
+		case sess.StepProgress:
+			pe := ev.Step
+			switch pe.Kind {
+			case plan.StepAlreadyDone:
+				fmt.Fprintf(w, "✓ %s: already done\n", pe.Step.Title)
+			case plan.StepDone:
+				fmt.Fprintf(w, "✓ %s: done\n", pe.Step.Title)
+			case plan.StepVerified:
+				fmt.Fprintf(w, "✓ %s: verified\n", pe.Step.Title)
+			case plan.StepFailed:
+				fmt.Fprintf(w, "✗ %s: failed: %v\n    fix: %s\n", pe.Step.Title, pe.Err, pe.Hint)
+			default:
+				return
+			}
+			for _, m := range warnings {
+				fmt.Fprintf(w, "    ! %s\n", m)
+			}
+			warnings = nil
+			for _, c := range pe.Checks {
+				fmt.Fprintf(w, "    · %s\n", c)
+			}
+		}
+	}
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// hidden stands for a password on screen: not even its length or last characters show.
+const hidden = "••••••••"
+
+// PrintStatus is `status` as text.
+func PrintStatus(w io.Writer, r sess.Report) {
+	row := func(label, format string, args ...any) {
+		fmt.Fprintf(w, "%-10s %s\n", label, fmt.Sprintf(format, args...))
+	}
+	row("State", "%s", r.StateFile)
+	row("Metabase", "%s  %s  health: %s", r.Metabase.URL, cmpOr(r.Metabase.Version, "version unknown"), r.Metabase.Health)
+	switch c := r.Container; {
+	case c == nil:
+		row("Container", "none: Metabase runs elsewhere (not run by embedwizard)")
+	case c.Error != "":
+		row("Container", "unknown: %s", c.Error)
+	case !c.Exists:
+		row("Container", "none: `embedwizard up` starts it again")
+	case c.Running:
+		row("Container", "running for %s (%s, port %d)", c.Uptime, c.Image, c.Port)
+	default:
+		row("Container", "%s: `embedwizard up` starts it again", c.State)
+	}
+	row("Host app", "%s  (serve it with `embedwizard host`)", r.HostApp.Analytics)
+	if r.DashboardPath != "" {
+		row("Dashboard", "%s%s", strings.TrimRight(r.Metabase.URL, "/"), r.DashboardPath)
+	}
+	row("Steps", "%d of %d done", r.StepsDone, len(r.Steps))
+	for _, s := range r.Steps {
+		mark := "·"
+		if s.Done {
+			mark = "✓"
+		}
+		fmt.Fprintf(w, "  %s %s\n", mark, s.Title)
+	}
+	if len(r.Tenants) > 0 {
+		fmt.Fprintf(w, "Demo logins of the host app (passwords in %s, mode 0600):\n", r.StateFile)
+		for _, t := range r.Tenants {
+			fmt.Fprintf(w, "  %-30s %s  %s, account %d\n", t.DemoEmail, cmpOr(t.Password, hidden), t.Name, t.AccountID)
+		}
+	}
+	if r.Metabase.Admin != "" {
+		row("Admin", "%s  %s", r.Metabase.Admin, cmpOr(r.Metabase.AdminPassword, hidden))
+	}
+	if r.Snapshot != "" {
+		row("Snapshot", "%s  (`embedwizard reset` restores it)", r.Snapshot)
+	}
+	next := make([]string, len(r.Next))
+	for i, n := range r.Next {
+		next[i] = "embedwizard " + n
+	}
+	row("Next", "%s", strings.Join(next, ", "))
+}
+
+// PrintCheck is one line of `doctor`: ✓ or ✗, and the fix under a failure.
+func PrintCheck(w io.Writer, c sess.Check) {
+	if c.OK {
+		fmt.Fprintf(w, "✓ %-16s %s\n", c.Name, c.Detail)
+		return
+	}
+	fmt.Fprintf(w, "✗ %-16s %s\n  %-16s fix: %s\n", c.Name, c.Detail, "", c.Fix)
+}

@@ -1,0 +1,109 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/embedwizard/embedwizard/stack"
+	"github.com/embedwizard/embedwizard/wizard/plan"
+)
+
+// Restore puts the snapshot back into a fresh container and verifies the result with the plan, which writes
+// nothing on a configured Metabase. It returns how long it took and how many writes the plan still needed.
+func (s *Session) Restore(ctx context.Context, emit func(Event)) (time.Duration, int, error) {
+	emit = orNop(emit)
+	if !s.Managed() {
+		return 0, 0, Kind(ErrNotManaged, fmt.Errorf("Metabase at %s is not run by embedwizard, so there is no snapshot to restore: "+
+			"reset it where it runs, then embedwizard up configures it again", s.cfg.Config.MetabaseURL))
+	}
+	st := s.cfg.State
+	path := st.Stack.Snapshot
+	if path == "" {
+		path = filepath.Join(s.cfg.StateDir, SnapshotFile)
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return 0, 0, &Failure{Err: fmt.Errorf("no snapshot at %s", path),
+			Hint: Hint{What: "reset", Why: "the snapshot is saved after the first complete run", Do: "run embedwizard up to finish one, or rebuild from scratch"}}
+	}
+	start := time.Now()
+	stk, err := s.stack()
+	if err != nil {
+		return 0, 0, err
+	}
+	emit(Event{Kind: Info, Message: "restoring " + path})
+	info, err := stk.RestoreSnapshot(ctx, path, func(ev stack.Event) { emit(Event{Kind: StackProgress, Stack: ev}) })
+	if err != nil {
+		return 0, 0, classify(fmt.Errorf("restore the snapshot: %w", err))
+	}
+	recordStack(st, info)
+	p, err := s.Plan(info.URL)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := s.RunPlan(ctx, p, emit); err != nil {
+		return 0, 0, err
+	}
+	_, writes := p.APICalls()
+	return time.Since(start), writes, nil
+}
+
+// Rebuild deletes Metabase and its data and the old snapshot; Run then configures everything again.
+func (s *Session) Rebuild(ctx context.Context, emit func(Event)) error {
+	emit = orNop(emit)
+	if !s.Managed() {
+		return Kind(ErrNotManaged, fmt.Errorf("Metabase at %s is not run by embedwizard: rebuild it where it runs", s.cfg.Config.MetabaseURL))
+	}
+	stk, err := s.stack()
+	if err != nil {
+		return err
+	}
+	emit(Event{Kind: Info, Message: "deleting Metabase and its data"})
+	if err := stk.Down(ctx, true); err != nil {
+		return classify(fmt.Errorf("delete Metabase: %w", err))
+	}
+	st := s.cfg.State
+	ForgetStack(st)
+	if st.Stack.Snapshot != "" {
+		if err := os.Remove(st.Stack.Snapshot); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove the old snapshot: %w", err)
+		}
+		st.Stack.Snapshot = ""
+	}
+	return s.save()
+}
+
+// ForgetStack drops what died with the data volume: the container and the steps' records. The choices, the
+// secrets and the snapshot stay, so that up or reset bring the same setup back.
+func ForgetStack(st *plan.State) {
+	st.Stack.ContainerID, st.Stack.Volume = "", ""
+	st.Steps = nil
+}
+
+// Down stops and removes the container of a state directory, and with volumes its data too (then the state
+// forgets them). A Metabase embedwizard does not run is an ErrNotManaged.
+func Down(ctx context.Context, dir string, st *plan.State, volumes bool) error {
+	if !Managed(st) {
+		return Kind(ErrNotManaged, fmt.Errorf("nothing to stop: Metabase at %s is not run by embedwizard", MetabaseURL(st)))
+	}
+	stk, err := OpenStack(dir, st)
+	if err != nil {
+		return err
+	}
+	defer stk.Close()
+	if err := stk.Down(ctx, volumes); err != nil {
+		return classify(fmt.Errorf("stop Metabase: %w", err))
+	}
+	if !volumes {
+		return nil
+	}
+	ForgetStack(st)
+	if err := st.Save(dir); err != nil {
+		return fmt.Errorf("Metabase and its data are gone, but saving the state failed: %w", err)
+	}
+	return nil
+}
