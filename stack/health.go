@@ -237,6 +237,8 @@ func bytesHuman(n int64) string {
 	switch {
 	case n >= 1<<30 && n%(1<<30) == 0:
 		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 4<<30: // an engine's total: "23.5 GiB", not "24105 MiB"
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
 	case n >= 1<<20:
 		return fmt.Sprintf("%d MiB", n>>20)
 	}

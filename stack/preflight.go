@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/distribution/reference"
 )
 
 const (
@@ -222,6 +224,11 @@ func procPortOwner(port int) string {
 	return ""
 }
 
+func named(ref string) reference.Named {
+	n, _ := parseImage(ref)
+	return n
+}
+
 func (s *Stack) imageCheck(ctx context.Context, daemonOK bool) Check {
 	c := Check{Name: "image", OK: true}
 	if _, err := parseImage(s.cfg.Image); err != nil {
@@ -236,11 +243,12 @@ func (s *Stack) imageCheck(ctx context.Context, daemonOK bool) Check {
 	switch {
 	case err == nil:
 		c.Detail += " is present locally (" + shortID(img.ID)
-		if d := img.digestFor(s.cfg.Image); d != "" {
+		d := img.digestFor(s.cfg.Image)
+		if d != "" {
 			c.Detail += ", " + shortDigest(d)
 		}
 		c.Detail += ")"
-		if s.cfg.Pull == PullDefault {
+		if _, pinned := named(s.cfg.Image).(reference.Digested); s.cfg.Pull == PullDefault && d != "" && !pinned {
 			c.Detail += "; up asks the registry whether it has a newer one"
 		}
 	case isNotFound(err) && s.cfg.Pull == PullNever:
