@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"github.com/embedwizard/embedwizard/hostapp"
+	"github.com/embedwizard/embedwizard/internal/statelock"
 	"github.com/embedwizard/embedwizard/stack"
 	"github.com/embedwizard/embedwizard/wizard"
 	"github.com/embedwizard/embedwizard/wizard/session"
 )
 
 func hostCmd(e env) command {
-	return command{Name: "host", Summary: "serve the host app from the saved state (or from the guide's variables)", Usage: "host [--state-dir DIR] [--no-browser] [--host-port N]",
+	return command{Name: "host", Summary: "serve the host app from the saved state (or from the guide's variables)", Usage: "host [--state-dir DIR] [--no-browser] [--host-port N] [--unverified]",
 		About: "Serves the host app with the dashboard embedded at /analytics, until Ctrl+C. It uses the saved state; without one\n" +
 			"it runs on its own from the guide's variables " + hostapp.EnvJWTSecret + " and " + hostapp.EnvSiteURL +
 			"\n(plus " + hostapp.EnvDemoPassword + ", and " + hostapp.EnvDashboardPath + " defaulting to " + hostapp.DefaultDashboardPath + "), without demo conveniences.",
@@ -26,6 +27,7 @@ func hostCmd(e env) command {
 			dir := stateDirFlag(fs, e)
 			noBrowser := fs.Bool("no-browser", false, "do not open the browser (the URL is printed)")
 			port := fs.Int("host-port", session.DefaultHostPort, "`port` to listen on when running from the environment (with a state: its origin's port)")
+			unverified := fs.Bool("unverified", false, "serve even when Metabase is not configured as the guide says, under a banner on every page")
 			return func(ctx context.Context, _ []string) error {
 				portGiven := false
 				fs.Visit(func(f *flag.Flag) { portGiven = portGiven || f.Name == "host-port" })
@@ -38,7 +40,15 @@ func hostCmd(e env) command {
 								"run `embedwizard up --host-port %d` to move it", *port, st.Config.HostAppURL, *port))
 						}
 					}
+					// Metabase is checked now, before any tenant is served: the state file may be older than Metabase.
 					cfg := session.Config{StateDir: *dir, State: st, NoBrowser: *noBrowser}
+					if err := session.Verify(ctx, st); err != nil {
+						if !*unverified || !errors.Is(err, session.ErrUnverified) {
+							return fmt.Errorf("%w (serve anyway, under a banner, with --unverified)", err)
+						}
+						cfg.Unverified = err.Error()
+						fmt.Fprintf(e.Stderr, "embedwizard host: serving UNVERIFIED: %v\n", err)
+					}
 					cfg.Config = st.Config
 					cfg.Apply(session.Choices{Config: st.Config, MetabasePort: st.Stack.Port, Image: st.Stack.Image})
 					s := session.New(cfg, session.Options{HostLog: e.Stderr})
@@ -186,7 +196,7 @@ func downCmd(e env) command {
 				if err != nil {
 					return err
 				}
-				err = session.Down(ctx, *dir, st, *volumes)
+				err = withLock(*dir, "down", func() error { return session.Down(ctx, *dir, st, *volumes) })
 				switch {
 				case errors.Is(err, session.ErrNotManaged):
 					fmt.Fprintf(e.Stdout, "Nothing to stop: Metabase at %s is not run by embedwizard.\n", session.MetabaseURL(st))
@@ -225,12 +235,17 @@ func resetCmd(e env) command {
 				defer s.Close()
 				show := wizard.Lines(e.Stdout)
 				if *full {
-					if err := s.Rebuild(ctx, show); err != nil {
+					if err := withLock(f.StateDir, "reset", func() error { return s.Rebuild(ctx, show) }); err != nil {
 						return err
 					}
 					f.Yes, f.ConfigureOnly = true, true
-					return setup(ctx, e, &f, true)
+					return setup(ctx, e, "reset", &f, true)
 				}
+				lock, err := statelock.Acquire(f.StateDir, "reset")
+				if err != nil {
+					return err
+				}
+				defer lock.Release()
 				took, writes, err := s.Restore(ctx, show)
 				if err != nil {
 					return err
@@ -240,6 +255,16 @@ func resetCmd(e env) command {
 				return nil
 			}
 		}}
+}
+
+// withLock runs fn holding the state directory's lock: one writing command per state directory.
+func withLock(dir, command string, fn func() error) error {
+	lock, err := statelock.Acquire(dir, command)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	return fn()
 }
 
 // version is set at release time: go build -ldflags "-X main.version=v1.2.3".

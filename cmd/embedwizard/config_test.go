@@ -131,7 +131,7 @@ func TestResolveSetupErrors(t *testing.T) {
 	}{
 		{[]string{"--metabase-port", "0"}, "--metabase-port 0"},
 		{[]string{"--license-file", "/nonexistent/license"}, "--license-file"},
-		{[]string{"--metabase-url", "localhost:3000"}, "want http:// or https://"},
+		{[]string{"--metabase-url", "localhost:3000"}, "give http(s)://host"},
 		{[]string{"--tenant", "Acme=x"}, "positive whole number"},
 	}
 	for _, tt := range tests {

@@ -75,3 +75,21 @@ func TestHostFromEnvironment(t *testing.T) {
 		t.Errorf("exit %d, want %d naming %s:\n%s%s", code, exitUsage, hostapp.EnvSiteURL, stdout, stderr)
 	}
 }
+
+// TestHostVerifiesFirst: host checks Metabase now; a step undone in Metabase (not in the state file) stops it
+// with exit 1 naming the step, and --unverified serves anyway.
+func TestHostVerifiesFirst(t *testing.T) {
+	c := configure(t, metabasetest.Options{})
+	admin := c.admin(t)
+	fatalIf(t, admin.SetSetting(t.Context(), "jwt-enabled", false))
+	var out, errOut strings.Builder
+	e := env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }}
+	if code := run(t.Context(), e, []string{"host", "--no-browser", "--state-dir", c.dir}); code != exitFailed ||
+		!strings.Contains(errOut.String(), "not in place in Metabase now") || !strings.Contains(errOut.String(), "JWT") {
+		t.Fatalf("host on a half-configured Metabase: exit %d, want %d naming the step\n%s", code, exitFailed, errOut.String())
+	}
+	code, log := serveUntilHealthy(t, nil, c.hostPort, "--state-dir", c.dir, "--unverified")
+	if code != exitOK || !strings.Contains(log, "UNVERIFIED") {
+		t.Errorf("host --unverified: exit %d\n%s", code, log)
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/charmbracelet/x/term"
 
+	"github.com/embedwizard/embedwizard/internal/statelock"
 	"github.com/embedwizard/embedwizard/stack"
 	"github.com/embedwizard/embedwizard/wizard"
 	"github.com/embedwizard/embedwizard/wizard/plan"
@@ -70,7 +71,7 @@ func wizardCmd(e env) command {
 				if f.ConfigureOnly && !f.Yes {
 					return session.Kind(session.ErrUsage, errors.New("the wizard ends by serving the host app; to configure only, run `embedwizard up --yes --configure-only`"))
 				}
-				return setup(ctx, e, &f, f.Yes)
+				return setup(ctx, e, "wizard", &f, f.Yes)
 			}
 		}}
 }
@@ -83,7 +84,7 @@ func upCmd(e env) command {
 			return func(ctx context.Context, _ []string) error {
 				// On a terminal, `up` without --yes is the wizard; elsewhere it asks once on standard input, so
 				// `echo y | embedwizard up` works in scripts.
-				return setup(ctx, e, &f, f.Yes || f.ConfigureOnly || noTerminal(e) != "")
+				return setup(ctx, e, "up", &f, f.Yes || f.ConfigureOnly || noTerminal(e) != "")
 			}
 		}}
 }
@@ -98,19 +99,26 @@ func rehearseCmd(e env) command {
 			f.register(fs, e)
 			return func(ctx context.Context, _ []string) error {
 				f.rehearse = true
-				return setup(ctx, e, &f, f.Yes || noTerminal(e) != "")
+				return setup(ctx, e, "rehearse", &f, f.Yes || noTerminal(e) != "")
 			}
 		}}
 }
 
 // setup is up, the wizard and rehearse: resolve, then the lines (lines true) or the interactive wizard.
-func setup(ctx context.Context, e env, f *setupFlags, lines bool) error {
+func setup(ctx context.Context, e env, name string, f *setupFlags, lines bool) error {
 	cfg, err := f.resolve(e)
 	if err != nil {
 		return err
 	}
 	opts := session.Options{Interactive: !lines}
 	var s *session.Session
+	if !f.rehearse { // one run per state directory: a second one says who holds it (exit 1)
+		lock, err := statelock.Acquire(cfg.StateDir, name)
+		if err != nil {
+			return err
+		}
+		defer lock.Release()
+	}
 	if f.rehearse {
 		if s, err = session.Rehearse(cfg, opts); err != nil {
 			return err

@@ -121,6 +121,8 @@ type Config struct {
 	Recreate                       bool
 	// Rehearsal: Metabase is the built-in emulator, in this process. Every screen says so.
 	Rehearsal bool
+	// Unverified serves the host app although Verify failed, under a banner on every page saying this.
+	Unverified string
 	// Demo turns on the host app's demo conveniences (passwords on /login, the tenant switcher): the default
 	// for `up` on a loopback address.
 	Demo bool
@@ -176,11 +178,10 @@ func Resolve(f Flags, getenv func(string) string) (Config, error) {
 	}
 	switch {
 	case given["metabase-url"]:
-		u, err := CheckMetabaseURL(f.MetabaseURL)
-		if err != nil {
+		if err := plan.ValidateMetabaseURL(f.MetabaseURL); err != nil {
 			errs = append(errs, fmt.Errorf("--metabase-url: %w", err))
 		}
-		c.MetabaseURL = u
+		c.MetabaseURL = strings.TrimRight(strings.TrimSpace(f.MetabaseURL), "/")
 	case saved.MetabaseURL != "" && st.Stack.Port == 0:
 		c.MetabaseURL = saved.MetabaseURL
 	}
@@ -220,6 +221,9 @@ func Resolve(f Flags, getenv func(string) string) (Config, error) {
 	}
 	c.DemoPassword = getenv(EnvDemoPassword)
 	if k := strings.TrimSpace(getenv(EnvJWTSecret)); k != "" {
+		if err := plan.ValidateJWTKey(k); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", EnvJWTSecret, err))
+		}
 		st.JWTSecret = k // a key the host app already uses: the jwt step puts it in Metabase
 	}
 
@@ -276,33 +280,6 @@ func readLicenseFile(path string) (string, error) {
 		return "", fmt.Errorf("%s is over %d KiB: a license token is one line of about 64 characters", path, maxLicenseFile>>10)
 	}
 	return strings.TrimSpace(string(b)), nil
-}
-
-// CheckMetabaseURL accepts http(s)://host[:port][/path] and returns it without a trailing slash. It refuses
-// credentials (they would be printed and logged), a query or fragment, an empty host and a port out of
-// range. Its errors never repeat a password.
-func CheckMetabaseURL(raw string) (string, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil {
-		return "", fmt.Errorf("not a URL; want http(s)://host:port, e.g. http://localhost:3000")
-	}
-	shown := u.Redacted()
-	switch {
-	case u.Scheme != "http" && u.Scheme != "https":
-		return "", fmt.Errorf("%s: want http:// or https://, e.g. http://localhost:3000", shown)
-	case u.User != nil:
-		return "", fmt.Errorf("%s: a URL must not carry credentials; give the admin's password in %s or an API key in %s", shown, EnvAdminPassword, EnvAPIKey)
-	case u.Hostname() == "":
-		return "", fmt.Errorf("%s: the host is empty; want http(s)://host:port", shown)
-	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
-		return "", fmt.Errorf("%s: remove the query or fragment; want http(s)://host:port", shown)
-	}
-	if p := u.Port(); p != "" {
-		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return "", fmt.Errorf("%s: port %s is out of range 1-65535", shown, p)
-		}
-	}
-	return strings.TrimRight(u.String(), "/"), nil
 }
 
 // hostAppHost is the host name of the host app's origin: localhost, or 127.0.0.1 when Metabase is reached

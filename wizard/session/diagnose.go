@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -62,9 +61,6 @@ func Diagnose(ctx context.Context, dir string, st *plan.State) []Diagnosis {
 // its own clock (contract §11), and the host app signs with iat = now.
 const maxSkew = 60 * time.Second
 
-// requiredFeatures are the token features the quick start uses (contract §3).
-var requiredFeatures = []string{metabase.FeatureEmbedding, metabase.FeatureJWT, metabase.FeatureSandboxes, metabase.FeatureAdvancedPermissions}
-
 // hostAppPortCheck passes when the host app's port is free, or when the host app itself answers there.
 func hostAppPortCheck(ctx context.Context, port int) Check {
 	c := HostPortCheck(port)
@@ -107,7 +103,7 @@ func metabaseChecks(ctx context.Context, st *plan.State) []Check {
 		return append(out, Check{Name: "settings", Detail: err.Error(), Fix: "sign in as an admin: is the state's admin still one?"})
 	}
 	out = append(out, sameSiteCheck(set, st.Config.HostAppURL, mbURL), clockCheck(ctx, mb), jwtCheck(set, st.Config.HostAppURL), dashboardCheck(ctx, mb, st))
-	return out
+	return append(out, verifyCheck(ctx, st))
 }
 
 func featuresCheck(ctx context.Context, mb *metabase.Client) Check {
@@ -117,18 +113,12 @@ func featuresCheck(ctx context.Context, mb *metabase.Client) Check {
 		c.Detail, c.Fix = err.Error(), "check that Metabase answers"
 		return c
 	}
-	var missing []string
-	for _, f := range requiredFeatures {
-		if !p.Features[f] {
-			missing = append(missing, f)
-		}
-	}
-	if len(missing) > 0 {
+	if missing := plan.MissingFeatures(p.Features); len(missing) > 0 {
 		c.Detail = "the license lacks " + strings.Join(missing, ", ")
 		c.Fix = "set a Pro or Enterprise token (MB_PREMIUM_EMBEDDING_TOKEN, then embedwizard up); Metabase needs internet to check it"
 		return c
 	}
-	c.OK, c.Detail = true, "features "+strings.Join(requiredFeatures, ", ")
+	c.OK, c.Detail = true, "it unlocks every feature the quick start needs"
 	return c
 }
 
@@ -136,7 +126,11 @@ func featuresCheck(ctx context.Context, mb *metabase.Client) Check {
 // frame Metabase only when frame-ancestors admits the host app's origin.
 func originCheck(ctx context.Context, mbURL, hostAppURL string) Check {
 	c := Check{Name: "origins", Fix: "embedwizard up adds it, or Admin settings > Embedding > Interactive embedding > Authorized origins"}
-	origin := originOf(hostAppURL)
+	origin, err := plan.OriginOf(hostAppURL)
+	if err != nil {
+		c.Detail, c.Fix = err.Error(), "check the state's host app URL"
+		return c
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(mbURL, "/")+"/", nil)
 	if err != nil {
 		c.Detail = err.Error()
@@ -149,7 +143,7 @@ func originCheck(ctx context.Context, mbURL, hostAppURL string) Check {
 	}
 	resp.Body.Close()
 	ancestors := frameAncestors(resp.Header.Get("Content-Security-Policy"))
-	if !admits(ancestors, origin) {
+	if !plan.CoversOrigin(ancestors, origin) {
 		c.Detail = fmt.Sprintf("Metabase may be framed by %q, not by the host app %s (is interactive embedding on?)", strings.Join(ancestors, " "), origin)
 		return c
 	}
@@ -168,56 +162,28 @@ func frameAncestors(csp string) []string {
 	return nil
 }
 
-// admits reports whether CSP sources admit origin as a browser matches them: exactly, "*", or a "host:*" port
-// wildcard.
-func admits(sources []string, origin string) bool {
-	for _, s := range sources {
-		s = strings.ToLower(strings.TrimRight(s, "/"))
-		if s == "*" || s == origin {
-			return true
-		}
-		if base, ok := strings.CutSuffix(s, ":*"); ok && strings.HasPrefix(origin, base+":") {
-			return true
-		}
-	}
-	return false
-}
-
-func originOf(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return raw
-	}
-	return strings.ToLower(u.Scheme + "://" + u.Host)
-}
-
-// sameSiteCheck compares the session cookie's SameSite with where the two apps are: the same site works with
-// Lax; different sites need None, which browsers only accept over HTTPS (contract §15).
+// sameSiteCheck compares the session cookie's SameSite with what the plan's rule wants for the two sites:
+// Lax for one site; None, over HTTPS only, across sites (plan.CookieSameSite).
 func sameSiteCheck(set map[string]metabase.Setting, hostAppURL, mbURL string) Check {
 	c := Check{Name: "samesite"}
 	v, _ := set[metabase.SettingSessionCookieSameSite].Value.(string)
 	v = strings.ToLower(cmp.Or(v, "lax"))
-	a, errA := url.Parse(hostAppURL)
-	b, errB := url.Parse(mbURL)
-	if errA != nil || errB != nil {
-		c.Detail, c.Fix = "cannot read the two URLs", "check the state's host app and Metabase URLs"
-		return c
-	}
-	same := plan.SameSite(a, b)
+	want, warning, err := plan.CookieSameSite(hostAppURL, mbURL)
 	switch {
-	case same && v == "none" && b.Scheme != "https":
+	case err != nil:
+		c.Detail, c.Fix = err.Error(), "check the state's host app and Metabase URLs"
+	case want == "lax" && v == "none" && !strings.HasPrefix(mbURL, "https:"):
 		c.Detail = "SameSite=None over plain HTTP: browsers drop such a cookie, so sign-in inside the iframe fails"
 		c.Fix = "the two apps are the same site: set it to Lax (embedwizard up, or Admin settings > Embedding)"
-	case same:
-		c.OK, c.Detail = true, fmt.Sprintf("%s and %s are the same site; SameSite=%s works", a.Host, b.Host, v)
-	case v != "none":
-		c.Detail = fmt.Sprintf("%s and %s are different sites, but SameSite=%s keeps the cookie out of the iframe", a.Host, b.Host, v)
+	case want == "lax":
+		c.OK, c.Detail = true, "the host app and Metabase are the same site; SameSite="+v+" works"
+	case v != want:
+		c.Detail = "SameSite=" + v + " keeps the cookie out of the iframe: " + warning
 		c.Fix = "serve both over HTTPS and set SameSite to None (embedwizard up does), or serve them from one site"
-	case b.Scheme != "https":
-		c.Detail = "different sites need SameSite=None, which browsers accept only over HTTPS, and Metabase is on " + b.Scheme
-		c.Fix = "serve Metabase over HTTPS"
+	case warning != "" && strings.Contains(warning, "HTTPS"):
+		c.Detail, c.Fix = warning, "serve both over HTTPS"
 	default:
-		c.OK, c.Detail = true, "different sites, SameSite=None over HTTPS"
+		c.OK, c.Detail = true, "SameSite="+v+" is what "+hostAppURL+" and "+mbURL+" need"
 	}
 	return c
 }

@@ -4,13 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"syscall"
 
+	"github.com/embedwizard/embedwizard/hostapp"
 	"github.com/embedwizard/embedwizard/stack"
-	"github.com/embedwizard/embedwizard/stack/metabase"
 	"github.com/embedwizard/embedwizard/wizard/plan"
 )
 
@@ -76,27 +72,12 @@ func classify(err error) error {
 		return nil
 	case errors.Is(err, context.Canceled):
 		return Kind(ErrInterrupted, err)
-	case errors.Is(err, stack.ErrDaemonUnreachable), errors.Is(err, stack.ErrPortInUse):
+	case errors.Is(err, stack.ErrDaemonUnreachable), errors.Is(err, stack.ErrPortInUse), errors.Is(err, stack.ErrImageMissing):
 		return Kind(ErrPrereq, err)
+	case errors.Is(err, hostapp.ErrDemoNotLoopback), plan.IsValidation(err):
+		return Kind(ErrUsage, err)
 	}
 	return err
-}
-
-// licenseRefused tells a license Metabase really refused, or one that lacks features (a missing
-// prerequisite, exit 3), from a failure to ask (a 500, a dropped connection: exit 1, naming the call).
-func licenseRefused(err error) bool {
-	var ae *metabase.APIError
-	if errors.As(err, &ae) {
-		return ae.Status == http.StatusBadRequest || ae.Status == http.StatusPaymentRequired
-	}
-	var ne net.Error
-	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	// What is left is the plan's own verdict: the features are missing after the token was sent (or none
-	// was given).
-	return true
 }
 
 // stepFailure is the error of a failed plan step: its kind, and its hint kept apart from the message.
@@ -106,8 +87,12 @@ func stepFailure(ev plan.Event, runErr error) error {
 		return Kind(ErrInterrupted, err)
 	}
 	f := &Failure{Err: err, Hint: Hint{What: ev.Step.Title + " failed", Why: ev.Err.Error(), Do: ev.Hint}}
-	if ev.Step.ID == plan.StepLicense && licenseRefused(ev.Err) {
+	var le *plan.LicenseError
+	switch {
+	case errors.As(ev.Err, &le): // refused or lacking features; a 500 or a dropped connection is not one
 		return Kind(ErrPrereq, f)
+	case plan.IsValidation(ev.Err):
+		return Kind(ErrUsage, f)
 	}
 	_ = runErr
 	return f

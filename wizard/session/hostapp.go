@@ -2,19 +2,16 @@ package session
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/embedwizard/embedwizard/hostapp"
 	"github.com/embedwizard/embedwizard/wizard/plan"
@@ -68,8 +65,11 @@ func (s *Session) Serve(ctx context.Context, emit func(Event)) (HostApp, error) 
 		logw = f
 	}
 	cfg := HostConfig(st, s.cfg.Demo, slog.New(slog.NewTextHandler(logw, nil)))
-	if s.cfg.Rehearsal {
+	switch {
+	case s.cfg.Rehearsal:
 		cfg.Unverified, cfg.UnverifiedDetail = true, "a rehearsal against embedwizard's built-in emulator, not Metabase"
+	case s.cfg.Unverified != "":
+		cfg.Unverified, cfg.UnverifiedDetail = true, s.cfg.Unverified
 	}
 	port, err := PortOf(st.Config.HostAppURL)
 	if err != nil {
@@ -103,21 +103,9 @@ func ServeHostApp(ctx context.Context, cfg hostapp.Config, port int) (HostApp, e
 		return HostApp{}, Kind(ErrPrereq, &Failure{Err: fmt.Errorf("host app: listen on port %d: %w", port, err),
 			Hint: Hint{What: "host app port", Why: fmt.Sprintf("port %d is in use", port), Do: "free the port or choose another for the host app, then run again"}})
 	}
-	srv := &http.Server{Handler: app, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
-		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+	// The host app's own server: timeouts, connection limits, graceful shutdown when ctx ends.
 	done := make(chan error, 1)
-	go func() {
-		err := srv.Serve(ln)
-		if errors.Is(err, http.ErrServerClosed) {
-			err = nil
-		}
-		done <- err
-	}()
-	context.AfterFunc(ctx, func() {
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(shutdown)
-	})
+	go func() { done <- classify(app.Serve(ctx, ln)) }()
 	return HostApp{URL: "http://localhost:" + strconv.Itoa(port), Done: done}, nil
 }
 

@@ -119,7 +119,19 @@ func (s *Session) StartStack(ctx context.Context, emit func(Event)) (string, err
 	if err := s.save(); err != nil {
 		return "", err
 	}
-	info, err := stk.Up(ctx, func(ev stack.Event) { emit(Event{Kind: StackProgress, Stack: ev}) })
+	info, err := stk.Up(ctx, func(ev stack.Event) {
+		switch ev.Kind {
+		case stack.Created: // the container exists: say so in the state before it boots
+			st.Stack.ContainerID = ev.ContainerID
+			if err := s.save(); err != nil {
+				emit(Event{Kind: Warning, Message: err.Error()})
+			}
+		case stack.Warning:
+			emit(Event{Kind: Warning, Message: ev.Message})
+			return
+		}
+		emit(Event{Kind: StackProgress, Stack: ev})
+	})
 	if err != nil {
 		return "", classify(fmt.Errorf("start Metabase in Docker: %w", err))
 	}
