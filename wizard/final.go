@@ -147,7 +147,7 @@ func (f *final) View() string {
 	}
 	b.WriteString(f.banner() + markOK + " " + titleStyle.Render("Done: the dashboard is embedded in your app, sandboxed per tenant") + "\n")
 	for _, w := range f.warnings {
-		b.WriteString(warnStyle.Render("  ! "+ansi.Truncate(w, max(f.width-4, 10), "…")) + "\n")
+		b.WriteString(warnStyle.Render(hanging("  ! ", w, f.width)) + "\n")
 	}
 	b.WriteString("\n")
 	opened := dimStyle.Render("  open it in your browser")
@@ -180,7 +180,11 @@ func (f *final) View() string {
 		}
 		b.WriteString(fmt.Sprintf("  %-*s  %s  %s\n", emailWidth, t.DemoUser.Email, pw, dimStyle.Render(fmt.Sprintf("%s, account %d", t.Name, t.AccountID))))
 	}
-	b.WriteString(f.verifiedView(f.height - 18 - len(f.st.Tenants) - len(f.warnings) - strings.Count(f.banner(), "\n")))
+	warned := 0
+	for _, w := range f.warnings {
+		warned += strings.Count(hanging("  ! ", w, f.width), "\n") + 1
+	}
+	b.WriteString(f.verifiedView(f.height - 18 - len(f.st.Tenants) - warned - strings.Count(f.banner(), "\n")))
 	b.WriteString("\n" + headStyle.Render("Next") + "\n")
 	next := [][2]string{
 		{"embedwizard status", "what runs, the steps done, URLs and logins"},

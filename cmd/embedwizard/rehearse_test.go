@@ -27,7 +27,9 @@ func TestRehearsalFromACleanHome(t *testing.T) {
 	var stdout, stderr syncbuf.Buffer
 	e := env{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string { return vars[k] }}
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, e, []string{"rehearse", "--yes", "--no-browser", "--host-port", strconv.Itoa(port)}) }()
+	go func() {
+		done <- run(ctx, e, []string{"rehearse", "--yes", "--no-browser", "--host-port", strconv.Itoa(port)})
+	}()
 
 	base := "http://localhost:" + strconv.Itoa(port)
 	jar, _ := cookiejar.New(nil)

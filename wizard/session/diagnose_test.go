@@ -29,4 +29,3 @@ func TestSameSiteCheck(t *testing.T) {
 		}
 	}
 }
-
