@@ -210,10 +210,9 @@ func checkOrigin(s string) error {
 }
 
 // parseTenants reads "Customer-Acme=28, Customer-Globex=37". Each tenant gets its own Metabase group and
-// demo user, so two names that would share either are refused here rather than by the plan.
+// demo user; the plan's rule (plan.CheckTenants) refuses names that would share either, here before any write.
 func parseTenants(s string) ([]plan.Tenant, error) {
 	var out []plan.Tenant
-	seen := map[string]string{}
 	for part := range strings.SplitSeq(s, ",") {
 		if strings.TrimSpace(part) == "" {
 			continue
@@ -222,16 +221,13 @@ func parseTenants(s string) ([]plan.Tenant, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, k := range []string{"group " + strings.ToLower(t.GroupName()), "user " + t.DemoEmail()} {
-			if prev, ok := seen[k]; ok {
-				return nil, fmt.Errorf("tenants %s and %s would share the Metabase %s: give them different names", prev, t.Name, k)
-			}
-			seen[k] = t.Name
-		}
 		out = append(out, t)
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no tenant: give at least one, e.g. %s=%d", plan.DefaultTenant.Name, plan.DefaultTenant.AccountID)
+	}
+	if err := plan.CheckTenants(out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -138,7 +138,7 @@ func TestFormAnswers(t *testing.T) {
 		{
 			name: "duplicate tenant refused",
 			answers: []answer{{field: "Metabase port"}, {field: "Admin email"}, {field: "Host app origin"},
-				{field: "Tenants", keys: []string{", customer-acme=29"}, after: "would share the Metabase group"},
+				{field: "Tenants", keys: []string{", customer-acme=29"}, after: "map to the same Metabase group"},
 				{field: "Tenants", keys: backspaces(len(", customer-acme=29"))},
 				{field: "Embedded Metabase UI", after: "Starting Metabase"}},
 			check: func(t *testing.T, c Choices) {
@@ -240,8 +240,8 @@ func TestParseTenants(t *testing.T) {
 		{"", nil, "no tenant"},
 		{"Customer-Acme", nil, "NAME=ACCOUNT_ID"},
 		{"Customer-Acme=abc", nil, "positive whole number"},
-		{"A=1, a=2", nil, "share the Metabase group a"},
-		{"Customer-A=1, A=2", nil, "share the Metabase user demo.a@example.com"},
+		{"A=1, a=2", nil, "map to the same Metabase group"},
+		{"Customer-A=1, A=2", nil, "would share the demo user demo.a@example.com"},
 		{"A=1, B=1", []plan.Tenant{{Name: "A", AccountID: 1}, {Name: "B", AccountID: 1}}, ""},
 	}
 	for _, tt := range tests {
