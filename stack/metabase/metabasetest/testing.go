@@ -17,20 +17,57 @@ package metabasetest
 import (
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/embedwizard/embedwizard/internal/secretfile"
 )
 
-// testingAPI holds what the testing endpoints keep outside the app database: the snapshots (Metabase writes them
-// to e2e/snapshots/NAME.sql under the JVM's working directory, not in the app DB, so they survive a restart of
-// the same container but not its removal) and the mocked clock of POST /set-time.
+// testingAPI holds what the testing endpoints keep outside the app database: the snapshots and the mocked clock
+// of POST /set-time. Metabase writes snapshots to e2e/snapshots/NAME.sql under the JVM's working directory, not in
+// the app DB: in a container's writable layer they survive a restart but not a recreation; with the working
+// directory on the data volume they survive both. The emulator does the same when it stands for a container
+// (Options.DBFile set, as cmd/fakemetabase does): files under its own working directory, 0600 in a 0700 directory
+// since they hold every secret of the app DB. An in-memory emulator (no DBFile, as most tests) keeps them in memory.
 type testingAPI struct {
 	mu        sync.Mutex
-	snapshots map[string][]byte // file name (after snapshotFileName) -> JSON of the state
+	dir       string            // absolute e2e/snapshots directory; "" = in memory
+	snapshots map[string][]byte // in memory: file name (after snapshotFileName) -> JSON of the state
 	clock     *time.Time        // set by /set-time (a fixed t/mock-clock); nil = the system clock
+}
+
+// save stores one snapshot. A write failure is what H2's SCRIPT TO would raise: a 500 (message shape UNVERIFIED).
+func (t *testingAPI) save(file string, b []byte) error {
+	if t.dir == "" {
+		t.snapshots[file] = b
+		return nil
+	}
+	if err := secretfile.Write(filepath.Join(t.dir, file), b); err != nil {
+		return jsonErr(http.StatusInternalServerError, "IO Exception: "+err.Error(), nil)
+	}
+	return nil
+}
+
+// load reads one snapshot; ok is false when there is none (restore's api/check-404).
+func (t *testingAPI) load(file string) (b []byte, ok bool, err error) {
+	if t.dir == "" {
+		b, ok = t.snapshots[file]
+		return b, ok, nil
+	}
+	path := filepath.Join(t.dir, file)
+	if _, err := os.Stat(path); err != nil {
+		return nil, false, nil // java.io.File.exists is false on any error
+	}
+	b, err = os.ReadFile(path)
+	if err != nil {
+		return nil, false, jsonErr(http.StatusInternalServerError, "IO Exception: "+err.Error(), nil)
+	}
+	return b, true, nil
 }
 
 // testEndpointsEnabled is config-bool :mb-enable-test-endpoints: Metabase reads MB_ENABLE_TEST_ENDPOINTS with
@@ -47,6 +84,12 @@ func (s *Server) registerTestingRoutes(mux *http.ServeMux) {
 		return
 	}
 	t := &testingAPI{snapshots: map[string][]byte{}}
+	if s.opts.DBFile != "" {
+		// snapshot-path-for-name: (.toAbsolutePath (u.files/get-path "e2e" "snapshots" ...)).
+		if dir, err := filepath.Abs(filepath.Join("e2e", "snapshots")); err == nil {
+			t.dir = dir
+		}
+	}
 	api := func(pattern string, fn apiFunc) { mux.Handle(pattern, s.api(public, fn)) }
 	api("POST /api/testing/snapshot/{name}", t.snapshot)
 	api("POST /api/testing/restore/{name}", t.restore)
@@ -117,8 +160,10 @@ func (t *testingAPI) snapshot(c *call) (int, any, error) {
 		return 0, nil, jsonErr(http.StatusInternalServerError, "snapshot app database: "+err.Error(), nil)
 	}
 	t.mu.Lock()
-	t.snapshots[snapshotFileName(name)] = b
-	t.mu.Unlock()
+	defer t.mu.Unlock()
+	if err := t.save(snapshotFileName(name), b); err != nil {
+		return 0, nil, err
+	}
 	return http.StatusNoContent, nil, nil
 }
 
@@ -132,10 +177,13 @@ func (t *testingAPI) restore(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.clock = nil // restore resets the clock "in case /set-time was called without cleanup"
-	b, ok := t.snapshots[snapshotFileName(name)]
-	t.mu.Unlock()
 	if err := c.s.assertH2(); err != nil {
+		return 0, nil, err
+	}
+	b, ok, err := t.load(snapshotFileName(name))
+	if err != nil {
 		return 0, nil, err
 	}
 	if !ok {

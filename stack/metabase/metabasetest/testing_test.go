@@ -3,6 +3,7 @@ package metabasetest
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -158,10 +159,12 @@ func TestSnapshotNeedsH2(t *testing.T) {
 	}
 }
 
-// Snapshots live outside the app DB: a restored state is saved to the DB file, but a new process (a new
-// container) has no snapshot to restore.
-func TestSnapshotsOutliveNeitherProcessNorContainer(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "metabase.db")
+// Snapshots live outside the app DB, under the working directory, as Metabase's do: a restarted container (same
+// working directory) still has them, a recreated one (a fresh working directory, same volume) does not.
+func TestSnapshotFilesFollowTheWorkingDirectory(t *testing.T) {
+	volume, layer := t.TempDir(), t.TempDir()
+	db := filepath.Join(volume, "metabase.db")
+	t.Chdir(layer)
 	s := NewServer(Options{Env: testingEnv(), DBFile: db})
 	base := withTestingRoutes(t, s)
 	a := admin(t, s)
@@ -169,18 +172,59 @@ func TestSnapshotsOutliveNeitherProcessNorContainer(t *testing.T) {
 	anon := newRawClient(t, base)
 	anon.must(http.StatusNoContent, "POST", "/api/testing/snapshot/base", nil)
 	a.must(http.StatusNoContent, "PUT", "/api/setting/site-name", map[string]any{"value": "Dirty"})
-	anon.must(http.StatusNoContent, "POST", "/api/testing/restore/base", nil)
 	s.Close()
 
-	s2 := NewServer(Options{Env: testingEnv(), DBFile: db})
-	t.Cleanup(s2.Close)
-	base2 := withTestingRoutes(t, s2)
-	a.base = base2
-	if v := a.must(http.StatusOK, "GET", "/api/setting/site-name", nil); v != "Embedwizard" {
-		t.Errorf("site-name in the DB file after restore = %v, want Embedwizard", v)
+	// The file holds every secret of the app DB: private.
+	file := filepath.Join(layer, "e2e", "snapshots", "base.sql")
+	if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("snapshot file %s: %v, mode %v, want 0600", file, err, fi)
 	}
-	if r := newRawClient(t, base2).do("POST", "/api/testing/restore/base", nil); r.status != http.StatusNotFound {
-		t.Errorf("restore in a new process: %s, want 404 (the snapshot went with the old one)", r)
+	if fi, err := os.Stat(filepath.Dir(file)); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("snapshot directory: %v, mode %v, want 0700", err, fi)
+	}
+
+	// Restarted: same working directory, same volume.
+	s2 := NewServer(Options{Env: testingEnv(), DBFile: db})
+	b2 := withTestingRoutes(t, s2)
+	a.base = b2
+	newRawClient(t, b2).must(http.StatusNoContent, "POST", "/api/testing/restore/base", nil)
+	if v := a.must(http.StatusOK, "GET", "/api/setting/site-name", nil); v != "Embedwizard" {
+		t.Errorf("site-name after restore in a restarted process = %v, want Embedwizard", v)
+	}
+	s2.Close()
+
+	// Recreated: a new writable layer (working directory), the volume kept; the restored state was saved to it.
+	t.Chdir(t.TempDir())
+	s3 := NewServer(Options{Env: testingEnv(), DBFile: db})
+	t.Cleanup(s3.Close)
+	b3 := withTestingRoutes(t, s3)
+	a.base = b3
+	if v := a.must(http.StatusOK, "GET", "/api/setting/site-name", nil); v != "Embedwizard" {
+		t.Errorf("site-name on the volume = %v, want the restored Embedwizard", v)
+	}
+	if r := newRawClient(t, b3).do("POST", "/api/testing/restore/base", nil); r.status != http.StatusNotFound || string(r.body) != "Not found." {
+		t.Errorf("restore in a recreated container: %s, want 404 Not found. (the snapshot stayed in the old layer)", r)
+	}
+}
+
+// A working directory where e2e/snapshots cannot be made (as for Metabase's unprivileged user in "/"): SCRIPT TO
+// fails and the snapshot answers 500; nothing else changes.
+func TestSnapshotUnwritableWorkingDirectory(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	// A file where the directory should go blocks it even for root, unlike a read-only mode.
+	if err := os.WriteFile(filepath.Join(dir, "e2e"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := NewServer(Options{Env: testingEnv(), DBFile: filepath.Join(t.TempDir(), "metabase.db")})
+	t.Cleanup(s.Close)
+	c := newRawClient(t, withTestingRoutes(t, s))
+	if r := c.do("POST", "/api/testing/snapshot/base", nil); r.status != http.StatusInternalServerError {
+		t.Errorf("snapshot where e2e/snapshots cannot be made: %s, want 500", r)
+	}
+	// restore checks (.exists file): false on any error, so 404 Not found.
+	if r := c.do("POST", "/api/testing/restore/base", nil); r.status != http.StatusNotFound || string(r.body) != "Not found." {
+		t.Errorf("restore there: %s, want 404 Not found.", r)
 	}
 }
 
