@@ -20,7 +20,11 @@ func TestAccessible(t *testing.T) {
 		{
 			name: "through to the end",
 			edit: func(*fakeEngine) {},
-			want: []string{"OK: Docker: Docker 20.10.24", "OK: license: from MB_PREMIUM_EMBEDDING_TOKEN.", "Starting Metabase",
+			want: []string{"OK: Docker: Docker 20.10.24", "OK: license: from MB_PREMIUM_EMBEDDING_TOKEN.",
+				"Metabase port. Where Metabase answers on this machine: http://localhost:PORT. Format: a number from 1 to 65535. Enter keeps 3000.",
+				"Admin email. Metabase's first admin. Format: an email address, e.g. admin@example.com. Enter keeps admin@example.com.",
+				"Tenants. Each gets a group, a sandbox and a demo user. Format: NAME=ACCOUNT_ID, comma-separated. Enter keeps Customer-Acme=28.",
+				"Starting Metabase",
 				"Step: Create the admin account. Metabase starts empty", "Calls: POST /api/setup.", "Done: Create the admin account.",
 				"Verified: See only account 28: checked: See only account 28.",
 				"Done. The dashboard is embedded at http://localhost:8080/analytics",

@@ -80,6 +80,18 @@ func newForm(c Choices, accessible bool) (*huh.Form, *answers) {
 		uiOpts = append(uiOpts, huh.NewOption(u.label, v).Selected(on))
 	}
 
+	// title is a field's prompt. A screen reader in accessible mode hears the title alone (huh says no
+	// description there), so the description, the expected format and the default go into it.
+	title := func(name, desc, format, def string) string {
+		if !accessible {
+			return name
+		}
+		t := name + ". " + desc + " Format: " + format + "."
+		if def != "" {
+			t += " Enter keeps " + def + "."
+		}
+		return t
+	}
 	var metabase []huh.Field
 	if c.Config.LicenseToken == "" {
 		desc := "Your Pro or Enterprise token: 64 lower-case hex characters. Typing is hidden."
@@ -93,31 +105,35 @@ func newForm(c Choices, accessible bool) (*huh.Form, *answers) {
 				return checkLicense(s)
 			}
 		}
-		metabase = append(metabase, huh.NewInput().Title("License token").Description(desc).
+		def := ""
+		if c.External() {
+			def = "none"
+		}
+		metabase = append(metabase, huh.NewInput().Title(title("License token", desc, "64 lower-case hexadecimal characters", def)).Description(desc).
 			EchoMode(huh.EchoModePassword).Value(&a.license).Validate(validate))
 	}
 	if c.External() {
 		metabase = append(metabase, huh.NewNote().Title("Metabase URL").Description(c.Config.MetabaseURL+" (given with --metabase-url)"))
 	} else {
-		metabase = append(metabase, huh.NewInput().Title("Metabase port").
+		metabase = append(metabase, huh.NewInput().Title(title("Metabase port", "Where Metabase answers on this machine: http://localhost:PORT.", "a number from 1 to 65535", a.port)).
 			Description("Where Metabase answers on this machine: http://localhost:PORT").
 			Value(&a.port).Validate(keep(checkPort)))
 	}
-	metabase = append(metabase, huh.NewInput().Title("Admin email").
+	metabase = append(metabase, huh.NewInput().Title(title("Admin email", "Metabase's first admin.", "an email address, e.g. admin@example.com", a.email)).
 		Description("Metabase's first admin; the password is generated and saved in the state file (0600).").
 		Value(&a.email).Validate(keep(checkEmail)))
 
 	app := []huh.Field{
-		huh.NewInput().Title("Host app origin").
+		huh.NewInput().Title(title("Host app origin", "Where the bundled host app listens; it becomes Metabase's authorized origin.", "scheme://host:port without a path", a.origin)).
 			Description("Where the bundled host app listens; it becomes Metabase's authorized origin.").
 			Value(&a.origin).Validate(keep(checkOrigin)),
-		huh.NewInput().Title("Tenants").
+		huh.NewInput().Title(title("Tenants", "Each gets a group, a sandbox and a demo user.", "NAME=ACCOUNT_ID, comma-separated", a.tenants)).
 			Description("NAME=ACCOUNT_ID, comma-separated; each gets a group, a sandbox and a demo user.").
 			Value(&a.tenants).Validate(keep(func(s string) error { _, err := parseTenants(s); return err })),
 	}
 	if accessible { // huh's accessible multi-select has no default: a number must be typed
 		a.uiText = strings.Join(a.ui, ", ")
-		app = append(app, huh.NewInput().Title("Embedded Metabase UI").
+		app = append(app, huh.NewInput().Title(title("Embedded Metabase UI", "Interactive-embedding parameters.", "NAME=true or NAME=false, comma-separated, e.g. logo=false, top_nav=false", a.uiText)).
 			Description("Interactive-embedding parameters, comma-separated, e.g. logo=false, top_nav=false, search=true.").
 			Value(&a.uiText).Validate(keep(func(s string) error { _, err := parseUI(s); return err })))
 	} else {
