@@ -1,8 +1,11 @@
 package wizard
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/embedwizard/embedwizard/stack"
@@ -142,4 +145,54 @@ func PrintCheck(w io.Writer, c sess.Check) {
 		return
 	}
 	fmt.Fprintf(w, "✗ %-16s %s\n  %-16s fix: %s\n", c.Name, c.Detail, "", c.Fix)
+}
+
+// AskGoAhead lists the steps and asks, on in, before changing anything; only y or yes goes ahead.
+func AskGoAhead(in io.Reader, out io.Writer, cfg sess.Config, steps []plan.StepInfo) bool {
+	where := "in Docker (" + cfg.Stack.Image + ")"
+	if cfg.External() {
+		where = "at " + cfg.Config.MetabaseURL
+	}
+	fmt.Fprintf(out, "embedwizard will configure the Metabase %s for interactive embedding:\n", where)
+	for i, st := range steps {
+		fmt.Fprintf(out, "  %2d. %s\n", i+1, st.Title)
+	}
+	fmt.Fprint(out, "Go ahead? [y/N] ")
+	if in == nil {
+		return false
+	}
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false
+	}
+	answer := strings.ToLower(strings.TrimSpace(line))
+	return answer == "y" || answer == "yes"
+}
+
+// PrintHostApp says where the host app serves and how to sign in; passwords are masked whole.
+func PrintHostApp(w io.Writer, st *plan.State, stateDir, url string) {
+	fmt.Fprintf(w, "\nThe host app is serving at %s — sign in as:\n", url)
+	for _, t := range st.Tenants {
+		fmt.Fprintf(w, "  %-28s password: %s  (%s, account %d)\n", t.DemoUser.Email, hidden, t.Name, t.AccountID)
+	}
+	fmt.Fprintf(w, "The passwords are in %s (mode 0600; `embedwizard status --show-secrets` shows them); set %s to choose one.\n",
+		filepath.Join(stateDir, plan.StateFile), sess.EnvDemoPassword)
+	fmt.Fprintf(w, "Open %s/analytics — press Ctrl+C to stop.\n", strings.TrimRight(url, "/"))
+}
+
+// PrintDryRun is `up --dry-run`: each step in place, or the writes it would make (secrets masked).
+func PrintDryRun(w io.Writer, r plan.DryRunReport) {
+	for _, sp := range r.Steps {
+		if sp.Done {
+			fmt.Fprintf(w, "✓ %s: in place\n", sp.Step.Title)
+			continue
+		}
+		fmt.Fprintf(w, "~ %s\n", sp.Step.Title)
+		if sp.After != "" {
+			fmt.Fprintf(w, "    (after %s)\n", sp.After)
+		}
+		for _, c := range sp.Writes {
+			fmt.Fprintf(w, "    + %s\n", c)
+		}
+	}
 }

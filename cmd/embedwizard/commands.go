@@ -1,12 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"runtime"
 	"runtime/debug"
 	"time"
@@ -53,7 +53,7 @@ func hostCmd(e env) command {
 					cfg.Apply(session.Choices{Config: st.Config, MetabasePort: st.Stack.Port, Image: st.Stack.Image})
 					s := session.New(cfg, session.Options{HostLog: e.Stderr})
 					defer s.Close()
-					return serve(ctx, e, s, *noBrowser)
+					return s.ServeUntilDone(ctx, hostLines(e, s))
 				case e.Getenv(hostapp.EnvJWTSecret) == "" && e.Getenv(hostapp.EnvSiteURL) == "":
 					why := "its state has no JWT key or dashboard yet"
 					if err != nil {
@@ -61,12 +61,7 @@ func hostCmd(e env) command {
 					}
 					return fmt.Errorf("nothing to serve: %s.\nRun `embedwizard` first, or set %s and %s as the guide does", why, hostapp.EnvJWTSecret, hostapp.EnvSiteURL)
 				}
-				cfg, err := hostapp.ConfigFromEnv(e.Getenv)
-				if err != nil {
-					return session.Kind(session.ErrUsage, err)
-				}
-				cfg.Logger = slog.New(slog.NewTextHandler(e.Stderr, nil)) // no demo conveniences from the environment
-				h, err := session.ServeHostApp(ctx, cfg, *port)
+				h, cfg, err := session.ServeFromEnv(ctx, e.Getenv, *port, e.Stderr)
 				if err != nil {
 					return err
 				}
@@ -78,27 +73,6 @@ func hostCmd(e env) command {
 				return <-h.Done
 			}
 		}}
-}
-
-// serve serves the session's host app in the foreground until Ctrl+C.
-func serve(ctx context.Context, e env, s *session.Session, noBrowser bool) error {
-	h, err := s.Serve(ctx, wizard.Lines(e.Stdout))
-	if err != nil {
-		return err
-	}
-	printHostApp(e, s.State(), s.Config().StateDir, h.URL)
-	if !noBrowser {
-		if err := s.Open(h.Analytics()); err != nil {
-			fmt.Fprintf(e.Stderr, "could not open a browser (%v): open %s yourself\n", err, h.Analytics())
-		}
-	}
-	select {
-	case err := <-h.Done:
-		return err
-	case <-ctx.Done():
-		<-h.Done
-		return nil
-	}
 }
 
 func statusCmd(e env) command {
@@ -274,15 +248,12 @@ func versionCmd(e env) command {
 	return command{Name: "version", Summary: "print embedwizard's version", Usage: "version", About: "Prints embedwizard's version, the Go it was built with, and the Metabase image it runs by default.",
 		Flags: func(fs *flag.FlagSet) func(context.Context, []string) error {
 			return func(context.Context, []string) error {
-				v := version
-				if bi, ok := debug.ReadBuildInfo(); v == "" && ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+				v := cmp.Or(version, "devel")
+				if bi, ok := debug.ReadBuildInfo(); version == "" && ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 					v = bi.Main.Version
 				}
-				if v == "" {
-					v = "devel"
-				}
-				fmt.Fprintf(e.Stdout, "embedwizard %s (%s %s/%s; default image %s)\n", v, runtime.Version(), runtime.GOOS, runtime.GOARCH, stack.DefaultImage)
-				return nil
+				_, err := fmt.Fprintf(e.Stdout, "embedwizard %s (%s %s/%s; default image %s)\n", v, runtime.Version(), runtime.GOOS, runtime.GOARCH, stack.DefaultImage)
+				return err
 			}
 		}}
 }

@@ -35,6 +35,7 @@ var exitTable = []struct {
 	code int
 }{
 	{session.ErrInterrupted, exitInterrupted},
+	{errChangesPending, exitUsage}, // up --dry-run: 2 means changes pending, as in Terraform
 	{context.Canceled, exitInterrupted},
 	{session.ErrUsage, exitUsage},
 	{flag.ErrHelp, exitOK},
@@ -112,7 +113,7 @@ func run(ctx context.Context, e env, args []string) int {
 		code = exitInterrupted
 	}
 	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp), errors.Is(err, errReported):
+	case err == nil, errors.Is(err, flag.ErrHelp), errors.Is(err, errReported), errors.Is(err, errChangesPending):
 	case code == exitInterrupted: // one line at 80 columns: the terminal was just given back
 		fmt.Fprintf(e.Stderr, "\n%v\n", err)
 	case c.Name == "wizard":
@@ -123,8 +124,7 @@ func run(ctx context.Context, e env, args []string) int {
 	return code
 }
 
-// errReported is an error already shown to the user (the flag package printed it, or the TUI did).
-var errReported = errors.New("reported")
+var errReported = errors.New("reported") // an error already shown to the user
 
 // run parses the command's flags, suggesting the nearest one for a typo, and runs it.
 func (c command) run(ctx context.Context, e env, args []string) error {
@@ -197,8 +197,7 @@ func distance(a, b string) int {
 }
 
 func usage(w io.Writer, cmds []command) {
-	fmt.Fprintln(w, "embedwizard: Metabase interactive embedding, set up in one command.")
-	fmt.Fprintln(w, "\nUsage: embedwizard [command] [flags]   (no command: the interactive wizard)\n\nCommands:")
+	fmt.Fprintln(w, "embedwizard: Metabase interactive embedding, set up in one command.\n\nUsage: embedwizard [command] [flags]   (no command: the interactive wizard)\n\nCommands:")
 	for _, c := range cmds {
 		fmt.Fprintf(w, "  %-9s %s\n", c.Name, c.Summary)
 	}

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,8 +21,9 @@ import (
 // setupFlags are the flags of up, the wizard, rehearse and reset --full.
 type setupFlags struct {
 	session.Flags
-	rehearse bool
-	fs       *flag.FlagSet
+	rehearse, dryRun bool
+	pull, memory     string
+	fs               *flag.FlagSet
 }
 
 func (f *setupFlags) register(fs *flag.FlagSet, e env) {
@@ -46,6 +45,9 @@ func (f *setupFlags) register(fs *flag.FlagSet, e env) {
 	fs.BoolVar(&f.Yes, "yes", false, "run every step without asking")
 	fs.BoolVar(&f.Accessible, "accessible", false, "wizard: plain prompts and lines instead of redrawn screens, for screen readers (also ACCESSIBLE=1)")
 	fs.BoolVar(&f.Recreate, "recreate", false, "recreate the Metabase container when --image changed (the data volume is kept)")
+	fs.StringVar(&f.pull, "pull", "", "when to pull the image: `missing`, always or never (default: when absent, or when the registry has a newer one for the tag)")
+	fs.StringVar(&f.memory, "memory", "", "the container's memory `limit`, e.g. 3g (default 2g; the JVM heap gets half)")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "check every step and print the writes it would make, making none; exit 0 nothing to change, 2 changes pending, 1 error")
 	fs.BoolVar(&f.rehearse, "rehearse", false, "rehearse against the built-in emulator in this process: no Docker, no license (like `embedwizard rehearse`)")
 }
 
@@ -53,7 +55,19 @@ func (f *setupFlags) register(fs *flag.FlagSet, e env) {
 func (f *setupFlags) resolve(e env) (session.Config, error) {
 	f.Given = map[string]bool{}
 	f.fs.Visit(func(fl *flag.Flag) { f.Given[fl.Name] = true })
-	return session.Resolve(f.Flags, e.Getenv)
+	cfg, err := session.Resolve(f.Flags, e.Getenv)
+	if err != nil {
+		return cfg, err
+	}
+	if cfg.Stack.Pull, err = stack.ParsePullPolicy(f.pull); err != nil {
+		return cfg, session.Kind(session.ErrUsage, fmt.Errorf("--pull: %w", err))
+	}
+	if f.memory != "" {
+		if cfg.Stack.Memory, err = stack.ParseMemory(f.memory); err != nil {
+			return cfg, session.Kind(session.ErrUsage, fmt.Errorf("--memory: %w", err))
+		}
+	}
+	return cfg, nil
 }
 
 const setupAbout = "Runs Metabase (or uses --metabase-url), configures the interactive embedding quick start step by step,\n" +
@@ -111,6 +125,9 @@ func setup(ctx context.Context, e env, name string, f *setupFlags, lines bool) e
 		return err
 	}
 	opts := session.Options{Interactive: !lines}
+	if f.dryRun {
+		return dryRun(ctx, e, session.New(cfg, opts))
+	}
 	var s *session.Session
 	if !f.rehearse { // one run per state directory: a second one says who holds it (exit 1)
 		lock, err := statelock.Acquire(cfg.StateDir, name)
@@ -153,16 +170,9 @@ func setup(ctx context.Context, e env, name string, f *setupFlags, lines bool) e
 func upLines(ctx context.Context, e env, s *session.Session, yes bool) error {
 	var confirm func([]plan.StepInfo) bool
 	if !yes {
-		confirm = func(steps []plan.StepInfo) bool { return askGoAhead(e, s.Config(), steps) }
+		confirm = func(steps []plan.StepInfo) bool { return wizard.AskGoAhead(e.Stdin, e.Stdout, s.Config(), steps) }
 	}
-	show := wizard.Lines(e.Stdout)
-	hostShown := func(ev session.Event) {
-		show(ev)
-		if ev.Kind == session.HostUp {
-			printHostApp(e, s.State(), s.Config().StateDir, ev.URL)
-		}
-	}
-	err := s.Run(ctx, hostShown, confirm)
+	err := s.Run(ctx, hostLines(e, s), confirm)
 	switch {
 	case err == nil && s.Config().ConfigureOnly:
 		fmt.Fprintf(e.Stdout, "Metabase is configured; dashboard %s. Serve the host app with `embedwizard host`.\n", s.State().DashboardPath)
@@ -175,37 +185,15 @@ func upLines(ctx context.Context, e env, s *session.Session, yes bool) error {
 	return err
 }
 
-// askGoAhead lists the steps and asks before changing anything.
-func askGoAhead(e env, cfg session.Config, steps []plan.StepInfo) bool {
-	where := "in Docker (" + cfg.Stack.Image + ")"
-	if cfg.External() {
-		where = "at " + cfg.Config.MetabaseURL
+// hostLines is the --yes lines, and how to sign in once the host app is up.
+func hostLines(e env, s *session.Session) func(session.Event) {
+	show := wizard.Lines(e.Stdout)
+	return func(ev session.Event) {
+		show(ev)
+		if ev.Kind == session.HostUp {
+			wizard.PrintHostApp(e.Stdout, s.State(), s.Config().StateDir, ev.URL)
+		}
 	}
-	fmt.Fprintf(e.Stdout, "embedwizard will configure the Metabase %s for interactive embedding:\n", where)
-	for i, st := range steps {
-		fmt.Fprintf(e.Stdout, "  %2d. %s\n", i+1, st.Title)
-	}
-	fmt.Fprint(e.Stdout, "Go ahead? [y/N] ")
-	if e.Stdin == nil {
-		return false
-	}
-	line, err := bufio.NewReader(e.Stdin).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return false
-	}
-	answer := strings.ToLower(strings.TrimSpace(line))
-	return answer == "y" || answer == "yes"
-}
-
-// printHostApp says where the host app serves and how to sign in; passwords are masked whole.
-func printHostApp(e env, st *plan.State, stateDir, url string) {
-	fmt.Fprintf(e.Stdout, "\nThe host app is serving at %s — sign in as:\n", url)
-	for _, t := range st.Tenants {
-		fmt.Fprintf(e.Stdout, "  %-28s password: ••••••••  (%s, account %d)\n", t.DemoUser.Email, t.Name, t.AccountID)
-	}
-	fmt.Fprintf(e.Stdout, "The passwords are in %s (mode 0600; `embedwizard status --show-secrets` shows them); set %s to choose one.\n",
-		filepath.Join(stateDir, plan.StateFile), session.EnvDemoPassword)
-	fmt.Fprintf(e.Stdout, "Open %s/analytics — press Ctrl+C to stop.\n", strings.TrimRight(url, "/"))
 }
 
 // noTerminal says why there is no terminal to draw on, or "" when there is one.
@@ -219,4 +207,23 @@ func noTerminal(e env) string {
 		}
 	}
 	return ""
+}
+
+// errChangesPending is the dry run's "something would change": exit 2, as terraform plan -detailed-exitcode.
+var errChangesPending = errors.New("changes pending")
+
+// dryRun prints, step by step, what up would write, and writes nothing.
+func dryRun(ctx context.Context, e env, s *session.Session) error {
+	defer s.Close()
+	r, err := s.DryRun(ctx)
+	if err != nil {
+		return err
+	}
+	wizard.PrintDryRun(e.Stdout, r)
+	if !r.Pending() {
+		fmt.Fprintln(e.Stdout, "Nothing to change: Metabase is configured as the guide says.")
+		return nil
+	}
+	fmt.Fprintln(e.Stdout, "Nothing was written. `embedwizard up` would make the changes above.")
+	return errChangesPending
 }

@@ -157,3 +157,15 @@ func OpenBrowser(url string) error {
 	go cmd.Wait()
 	return nil
 }
+
+// ServeFromEnv is `host` without a state: the host app configured by the guide's variables alone
+// (hostapp.ConfigFromEnv), without demo conveniences, on 127.0.0.1:port.
+func ServeFromEnv(ctx context.Context, getenv func(string) string, port int, log io.Writer) (HostApp, hostapp.Config, error) {
+	cfg, err := hostapp.ConfigFromEnv(getenv)
+	if err != nil {
+		return HostApp{}, cfg, Kind(ErrUsage, err)
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(log, nil))
+	h, err := ServeHostApp(ctx, cfg, port)
+	return h, cfg, err
+}

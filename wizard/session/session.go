@@ -282,6 +282,13 @@ func (s *Session) Run(ctx context.Context, emit func(Event), confirm func(steps 
 	if s.cfg.ConfigureOnly {
 		return nil
 	}
+	return s.ServeUntilDone(ctx, emit)
+}
+
+// ServeUntilDone serves the host app, opens /analytics unless NoBrowser, and returns when ctx ends (nil) or
+// the host app stops by itself (why).
+func (s *Session) ServeUntilDone(ctx context.Context, emit func(Event)) error {
+	emit = orNop(emit)
 	host, err := s.Serve(ctx, emit)
 	if err != nil {
 		return err
