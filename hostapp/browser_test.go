@@ -45,9 +45,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 
 	mb := metabasetest.NewServer(metabasetest.Options{})
 	t.Cleanup(mb.Close)
-	front := httptest.NewServer(withAuthLogout(mb.Handler()))
-	t.Cleanup(front.Close)
-	mbURL := strings.Replace(front.URL, "127.0.0.1", "localhost", 1)
+	mbURL := strings.Replace(mb.URL, "127.0.0.1", "localhost", 1)
 
 	// The host app's port must be known before configuring Metabase's authorized origins.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -55,7 +53,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	hostURL := "http://localhost:" + portOf(ln.Addr())
-	secret, dashPath, admin := configureEmulator(t, front.URL, hostURL, []hostapp.Tenant{acme, globex})
+	secret, dashPath, admin := configureEmulator(t, mb.URL, hostURL, []hostapp.Tenant{acme, globex})
 
 	app, err := hostapp.New(hostapp.Config{
 		MetabaseSiteURL: mbURL, JWTSecret: secret, DashboardPath: dashPath,
@@ -121,38 +119,6 @@ func TestBrowserEndToEnd(t *testing.T) {
 	b.run("reload /analytics", chromedp.Navigate(hostURL+"/analytics"), chromedp.WaitVisible(chromedp.CSS("iframe#metabase")))
 	b.expectRefused(mbURL + dashPath)
 	b.screenshot("hostapp-refused.png")
-}
-
-// withAuthLogout adds Metabase's /auth/logout to the emulator while it lacks it (requested; once the
-// emulator answers it, the shim steps aside): in Metabase it is a route of the single-page app whose
-// Logout component runs the logout action (frontend/src/metabase/auth/actions.ts: deleteSession() =
-// DELETE /api/session, then /auth/login). The shim does the same on the server: it deletes the session
-// the browser's cookie names and redirects.
-func withAuthLogout(mb http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet || r.URL.Path != "/auth/logout" {
-			mb.ServeHTTP(w, r)
-			return
-		}
-		own := httptest.NewRecorder()
-		mb.ServeHTTP(own, r)
-		if own.Code != http.StatusNotFound {
-			for k, v := range own.Header() {
-				w.Header()[k] = v
-			}
-			w.WriteHeader(own.Code)
-			w.Write(own.Body.Bytes())
-			return
-		}
-		del := httptest.NewRequestWithContext(r.Context(), http.MethodDelete, "/api/session", nil)
-		del.Header["Cookie"] = r.Header["Cookie"]
-		rec := httptest.NewRecorder()
-		mb.ServeHTTP(rec, del)
-		for _, c := range rec.Result().Cookies() {
-			http.SetCookie(w, c)
-		}
-		http.Redirect(w, r, "/auth/login", http.StatusFound)
-	})
 }
 
 // signIn fills in and sends the host app's login form, and waits for the analytics page.
