@@ -104,7 +104,7 @@ func LicenseCheck(ch Choices, from string, interactive, rehearsal bool) Check {
 
 // HostPortCheck says whether the host app's port is free on 127.0.0.1.
 func HostPortCheck(port int) Check {
-	c := Check{Name: "port " + strconv.Itoa(port), OK: true, Detail: "free for the host app"}
+	c := Check{Name: "host app port", OK: true, Detail: strconv.Itoa(port) + " is free for the host app"}
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 	if err != nil {
 		c.OK, c.Detail = false, "the host app's port "+strconv.Itoa(port)+" is in use by another program"
