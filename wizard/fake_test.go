@@ -3,7 +3,7 @@ package wizard
 import (
 	"bytes"
 	"context"
-	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -17,6 +17,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"github.com/embedwizard/embedwizard/stack"
+	"github.com/embedwizard/embedwizard/stack/metabase/metabasetest"
 	"github.com/embedwizard/embedwizard/wizard/plan"
 	sess "github.com/embedwizard/embedwizard/wizard/session"
 )
@@ -24,7 +25,11 @@ import (
 func TestMain(m *testing.M) {
 	// Goldens hold plain text: no colours, whatever terminal runs the tests.
 	lipgloss.SetColorProfile(termenv.Ascii)
-	os.Exit(m.Run())
+	code := m.Run()
+	for _, srv := range servers {
+		srv.Close()
+	}
+	os.Exit(code)
 }
 
 // testLicense is a well-formed, made-up token.
@@ -37,6 +42,7 @@ func defaultChoices() Choices {
 			HostAppURL:    "http://localhost:8080",
 			AdminEmail:    "admin@example.com",
 			AdminPassword: "s3cret-admin-pw",
+			DemoPassword:  "s3cret-demo-pw-1",
 			LicenseToken:  testLicense,
 			Tenants:       []plan.Tenant{plan.DefaultTenant},
 			UIOptions:     plan.DefaultUIOptions(),
@@ -97,7 +103,6 @@ func (f *fakeEngine) Plan(ctx context.Context, c Choices, url string) (Plan, err
 	f.mu.Lock()
 	f.planCalls = append(f.planCalls, url)
 	f.mu.Unlock()
-	f.plan.st.Config = c.Config
 	return f.plan, nil
 }
 
@@ -133,93 +138,88 @@ func (f *fakeEngine) snapshot() (stackCalls []Choices, opened []string, serveCtx
 	return append([]Choices(nil), f.stackCalls...), append([]string(nil), f.opened...), f.serveCtx
 }
 
-// fakePlan is a plan of the guide's shape whose steps succeed unless told otherwise.
+// fakePlan is no fake: it is the real plan, through a real session, against a fresh emulator (metabasetest).
+// What tests script is the emulator's behaviour: a step that fails once (a 500 on its first write), a step
+// that runs until its context ends (a Sample Database sync that never ends), steps already done (run for real
+// before the wizard starts).
 type fakePlan struct {
 	steps []plan.StepInfo
 	st    *plan.State
 
 	mu        sync.Mutex
-	done      map[string]bool
-	failOnce  map[string]error // the step fails once with this error
-	hold      map[string]bool  // the step runs until its context ends
-	cancelled chan string      // ids of held steps whose context ended
-	runs      []string
+	srv       *metabasetest.Server
+	real      Plan
+	failOnce  map[string]error // the step's first write gets a 500 from Metabase (the error is not used: Metabase's is)
+	hold      map[string]bool  // the step waits for its context to end instead of running: the wizard's cancellation under test
+	cancelled chan string      // ids of steps whose context ended while they ran
+	runs      []string         // the steps the wizard ran, in order
 }
 
+// servers are the emulators the tests started; TestMain closes them.
+var servers []*metabasetest.Server
+
 func newFakePlan() *fakePlan {
-	return &fakePlan{
-		steps: []plan.StepInfo{
-			{ID: "setup", Title: "Create the admin account", Guide: "Prerequisites", Why: "Metabase starts empty; its first-run setup makes the admin the other steps act as.", AdminUI: "The first-run setup page", Calls: []string{"POST /api/setup"}},
-			{ID: "license", Title: "Activate the license", Guide: "Prerequisites", Why: "Interactive embedding, JWT SSO and sandboxing are paid features; the token unlocks them.", AdminUI: "Admin settings > License", Calls: []string{"PUT /api/setting/premium-embedding-token"}},
-			{ID: "dashboard", Title: "X-ray Invoices and save the dashboard", Guide: "Create a dashboard in Metabase", Why: "The X-ray builds a dashboard of the Invoices table; saving it gives the host app something to embed.", AdminUI: "Browse > Databases > Sample Database > Invoices > X-ray > Save this", Calls: []string{"GET /api/automagic-dashboards/table/:id", "POST /api/dashboard/save"}},
-			{ID: "embedding", Title: "Enable interactive embedding", Guide: "Enable interactive embedding", Why: "Metabase refuses to be framed unless embedding is on and the host app's origin is authorized.", AdminUI: "Admin settings > Embedding > Interactive embedding", Calls: []string{"PUT /api/setting"}},
-			{ID: "jwt", Title: "Set up JWT SSO", Guide: "Set up SSO with JWT in your Metabase", Why: "The host app signs who the user is; Metabase trusts tokens signed with the shared key.", AdminUI: "Admin settings > Authentication > JWT", Calls: []string{"PUT /api/setting (jwt-shared-secret: ****)"}},
-			{ID: "sso-checkpoint", Title: "Sign in through SSO", Guide: "CHECKPOINT: sign in to your Metabase using SSO", Why: "Signs in as the demo user the way the iframe will.", Calls: []string{"GET /auth/sso?jwt=****", "GET /api/user/current"}, Checkpoint: true},
-			{ID: "sandbox", Title: "Sandbox Invoices per tenant", Guide: "Set up permissions and sandboxing", Why: "Each tenant's group sees only the rows of its account.", AdminUI: "Admin settings > Permissions > Data", Calls: []string{"PUT /api/permissions/graph"}},
-			{ID: "sandbox-checkpoint", Title: "See only account 28", Guide: "CHECKPOINT: view the sandboxed dashboard", Why: "Queries Invoices as the demo user and checks every row.", Calls: []string{"POST /api/dataset"}, Checkpoint: true},
-		},
-		st: &plan.State{Config: plan.Config{AdminEmail: "admin@example.com", AdminPassword: "s3cret-admin-pw"}, Tenants: []plan.TenantState{{
-			Tenant:   plan.DefaultTenant,
-			DemoUser: plan.DemoUser{Email: "demo.acme@example.com", FirstName: "Demo", LastName: "Acme", Password: "s3cret-demo-pw"},
-		}}},
-		done:      map[string]bool{},
-		failOnce:  map[string]error{},
-		hold:      map[string]bool{},
-		cancelled: make(chan string, 8),
+	p := &fakePlan{st: &plan.State{}, failOnce: map[string]error{}, hold: map[string]bool{}, cancelled: make(chan string, 8)}
+	cfg := sess.Config{Choices: defaultChoices(), State: p.st}
+	cfg.Config.MetabaseURL = "http://127.0.0.1:1" // replaced by the emulator's URL when it starts
+	pl, err := sess.New(cfg, sess.Options{}).Plan(cfg.Config.MetabaseURL)
+	if err != nil {
+		panic(err)
 	}
+	p.steps = pl.Steps()
+	return p
+}
+
+// plan starts the emulator (once, as the scripted holds want it) and the real plan against it.
+func (p *fakePlan) plan() Plan {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.real != nil {
+		return p.real
+	}
+	p.srv = metabasetest.NewServer(metabasetest.Options{LicenseToken: metabasetest.TestLicenseToken})
+	servers = append(servers, p.srv)
+	cfg := sess.Config{Choices: defaultChoices(), State: p.st}
+	// localhost, like the host app's origin: the same site, as on a user's machine.
+	cfg.Config.MetabaseURL = strings.Replace(p.srv.URL, "127.0.0.1", "localhost", 1)
+	s := sess.New(cfg, sess.Options{PlanOptions: plan.Options{PollInterval: 20 * time.Millisecond, ReadyTimeout: 5 * time.Second}})
+	real, err := NewEngine(s).Plan(context.Background(), cfg.Choices, cfg.Config.MetabaseURL)
+	if err != nil {
+		panic(err)
+	}
+	p.real = real
+	return real
 }
 
 func (p *fakePlan) Steps() []plan.StepInfo { return p.steps }
 func (p *fakePlan) State() *plan.State     { return p.st }
 
 func (p *fakePlan) Survey(ctx context.Context, emit func(sess.Event)) error {
-	for _, s := range p.steps {
-		p.mu.Lock()
-		done := p.done[s.ID]
-		p.mu.Unlock()
-		if done && !s.Checkpoint {
-			emit(sess.Event{Kind: sess.StepProgress, Step: plan.Event{Kind: plan.StepAlreadyDone, Step: s}})
-		}
-	}
-	return nil
+	return p.plan().Survey(ctx, emit)
 }
 
 func (p *fakePlan) RunStep(ctx context.Context, id string, emit func(sess.Event)) error {
-	var s plan.StepInfo
-	for _, x := range p.steps {
-		if x.ID == id {
-			s = x
-		}
-	}
+	real := p.plan()
 	p.mu.Lock()
 	p.runs = append(p.runs, id)
-	done, hold, failure := p.done[id], p.hold[id], p.failOnce[id]
+	_, fail := p.failOnce[id]
 	delete(p.failOnce, id)
+	hold := p.hold[id]
 	p.mu.Unlock()
-	emit(sess.Event{Kind: sess.StepProgress, Step: plan.Event{Kind: plan.StepStarted, Step: s}})
-	if done {
-		emit(sess.Event{Kind: sess.StepProgress, Step: plan.Event{Kind: plan.StepAlreadyDone, Step: s}})
-		return nil
-	}
 	if hold {
 		<-ctx.Done()
 		p.cancelled <- id
 		return ctx.Err()
 	}
-	emit(sess.Event{Kind: sess.StepProgress, Step: plan.Event{Kind: plan.StepProgress, Step: s, Message: s.Calls[0]}})
-	if failure != nil {
-		emit(sess.Event{Kind: sess.StepProgress, Step: plan.Event{Kind: plan.StepFailed, Step: s, Err: failure, Hint: "give the license the sso_jwt feature, then press r"}})
-		return failure
+	if fail {
+		p.srv.InjectFault(metabasetest.Fault{Method: "PUT", Path: "/api/setting", Status: 500, Times: 1,
+			Body: `{"message":"Setting jwt-enabled is not enabled because feature :sso-jwt is not available"}`})
 	}
-	p.mu.Lock()
-	p.done[id] = true
-	p.mu.Unlock()
-	if s.Checkpoint {
-		emit(sess.Event{Kind: sess.StepProgress, Step: plan.Event{Kind: plan.StepVerified, Step: s, Checks: []string{"checked: " + s.Title}}})
-		return nil
+	err := real.RunStep(ctx, id, emit)
+	if ctx.Err() != nil {
+		p.cancelled <- id
 	}
-	emit(sess.Event{Kind: sess.StepProgress, Step: plan.Event{Kind: plan.StepDone, Step: s}})
-	return nil
+	return err
 }
 
 func (p *fakePlan) Run(ctx context.Context, emit func(sess.Event)) error {
@@ -231,11 +231,13 @@ func (p *fakePlan) Run(ctx context.Context, emit func(sess.Event)) error {
 	return nil
 }
 
+// markDone runs the steps for real before the wizard starts, so that its survey finds them in place.
 func (p *fakePlan) markDone(ids ...string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	real := p.plan()
 	for _, id := range ids {
-		p.done[id] = true
+		if err := real.RunStep(context.Background(), id, nil); err != nil {
+			panic(fmt.Sprintf("step %s: %v", id, err))
+		}
 	}
 }
 
@@ -344,4 +346,5 @@ func (m *model) plainView() string {
 	return strings.Join(lines, "\n")
 }
 
-var errFake = errors.New("PUT /api/setting: Metabase answered 500: Setting jwt-enabled is not enabled because feature :sso-jwt is not available")
+// errFake is what the scripted failure says: Metabase's own message, carried by the plan's error.
+const errFake = "Setting jwt-enabled is not enabled because feature :sso-jwt is not available"

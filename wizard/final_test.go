@@ -49,7 +49,7 @@ func TestFinal(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			eng := newEngine()
-			eng.plan.markDone("setup", "license", "dashboard", "embedding", "jwt", "sandbox")
+			eng.plan.markDone("setup", "license", "dashboard", "embedding", "permissions", "groups", "sandbox", "jwt")
 			w := startWizard(t, eng, func(o *Options) {
 				o.NoBrowser = tt.noBrowser
 				if tt.external {
@@ -108,7 +108,7 @@ func TestFinalHostAppStops(t *testing.T) {
 	eng := newEngine()
 	hostDone := make(chan error, 1)
 	eng.hostDone = hostDone
-	eng.plan.markDone("setup", "license", "dashboard", "embedding", "jwt", "sandbox")
+	eng.plan.markDone("setup", "license", "dashboard", "embedding", "permissions", "groups", "sandbox", "jwt")
 	w := startWizard(t, eng, func(o *Options) { o.NoBrowser = true })
 	w.toWalk()
 	w.key("a")

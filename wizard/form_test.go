@@ -47,7 +47,7 @@ func TestFormEnterThroughKeepsDefaults(t *testing.T) {
 	}{
 		{"as cmd fills it", nil},
 		{"empty: the plan's defaults", func(o *Options) {
-			o.Choices = Choices{Config: plan.Config{LicenseToken: testLicense, AdminPassword: "s3cret-admin-pw"}} // cmd always resolves a password
+			o.Choices = Choices{Config: plan.Config{LicenseToken: testLicense, AdminPassword: "s3cret-admin-pw", DemoPassword: "s3cret-demo-pw-1"}} // cmd always resolves these
 		}},
 	}
 	for _, tt := range tests {
@@ -179,8 +179,10 @@ func TestFormExternalMetabaseSkipsTheStack(t *testing.T) {
 	if len(calls) != 0 {
 		t.Errorf("the stack was started for an external Metabase")
 	}
-	if got := eng.plan.st.Config.MetabaseURL; got != "http://127.0.0.1:3999" {
-		t.Errorf("plan got Metabase URL %q", got)
+	eng.mu.Lock()
+	defer eng.mu.Unlock()
+	if len(eng.planCalls) != 1 || eng.planCalls[0] != "http://127.0.0.1:3999" {
+		t.Errorf("the plan was built for %v, want the Metabase given", eng.planCalls)
 	}
 }
 
