@@ -83,7 +83,7 @@ func statusCmd(e env) command {
 			asJSON := fs.Bool("json", false, "print the status as JSON")
 			secrets := fs.Bool("show-secrets", false, "show the admin's and the demo users' passwords")
 			return func(ctx context.Context, _ []string) error {
-				st, err := session.LoadState(*dir)
+				st, err := session.LoadOrFind(ctx, *dir)
 				if err != nil {
 					return err
 				}
@@ -141,7 +141,7 @@ func logsCmd(e env) command {
 				if *tail < 0 {
 					return session.Kind(session.ErrUsage, fmt.Errorf("--tail %d: give a number of lines, 0 for all", *tail))
 				}
-				st, err := session.LoadState(*dir)
+				st, err := session.LoadOrFind(ctx, *dir)
 				if err != nil {
 					return err
 				}
@@ -166,7 +166,7 @@ func downCmd(e env) command {
 			dir := stateDirFlag(fs, e)
 			volumes := fs.Bool("volumes", false, "also delete Metabase's data volume")
 			return func(ctx context.Context, _ []string) error {
-				st, err := session.LoadState(*dir)
+				st, err := session.LoadOrFind(ctx, *dir)
 				if err != nil {
 					return err
 				}

@@ -101,6 +101,9 @@ func Down(ctx context.Context, dir string, st *plan.State, volumes bool) error {
 	if !volumes {
 		return nil
 	}
+	if _, err := os.Stat(filepath.Join(dir, plan.StateFile)); err != nil {
+		return nil // found by its labels alone: there is no state to update
+	}
 	ForgetStack(st)
 	if err := st.Save(dir); err != nil {
 		return fmt.Errorf("Metabase and its data are gone, but saving the state failed: %w", err)

@@ -28,6 +28,25 @@ func LoadState(dir string) (*plan.State, error) {
 	return plan.LoadState(dir)
 }
 
+// LoadOrFind is LoadState, and without a state file the stack of dir found by its Docker labels: a container
+// made for dir (an earlier run whose state was lost) is still stopped, shown and logged by down, status and logs.
+func LoadOrFind(ctx context.Context, dir string) (*plan.State, error) {
+	st, err := LoadState(dir)
+	if !errors.Is(err, ErrNoState) {
+		return st, err
+	}
+	f, ok, ferr := stack.Find(ctx, dir)
+	if ferr != nil || !ok {
+		return nil, err
+	}
+	st = &plan.State{}
+	st.Stack.ContainerID, st.Stack.Image, st.Stack.Port, st.Stack.Volume = f.ContainerID, f.Image, f.Port, f.Volume
+	if st.Stack.Port == 0 {
+		st.Stack.Port = stack.DefaultPort
+	}
+	return st, nil
+}
+
 // Managed reports whether embedwizard runs the state's Metabase in Docker (rather than at a URL given).
 func Managed(st *plan.State) bool { return st.Stack.Port != 0 }
 
