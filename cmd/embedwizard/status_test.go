@@ -168,3 +168,32 @@ type statusReport = session.Report
 
 // hidden stands for a masked password.
 const hidden = "••••••••"
+
+// TestStatusShowSecrets: the passwords show only on request, and an external Metabase is not offered reset or
+// down, which would refuse there.
+func TestStatusShowSecrets(t *testing.T) {
+	c := configure(t, metabasetest.Options{})
+	code, out, errOut := upRun(t, nil, "", "status", "--show-secrets", "--state-dir", c.dir)
+	if code != exitOK || !strings.Contains(out, c.st.Config.AdminPassword) || !strings.Contains(out, c.st.Tenants[0].DemoUser.Password) {
+		t.Errorf("status --show-secrets: exit %d, want the admin's and the demo user's passwords\n%s%s", code, out, errOut)
+	}
+	_, out, _ = upRun(t, nil, "", "status", "--state-dir", c.dir)
+	if strings.Contains(out, "embedwizard reset") || strings.Contains(out, "embedwizard down") || !strings.Contains(out, "embedwizard doctor") {
+		t.Errorf("status of an external Metabase offers the wrong next commands:\n%s", out)
+	}
+}
+
+// TestHostFlagsAndEnvironment: --host-port is not ignored when a state exists, and a bad environment for host
+// alone is a usage error.
+func TestHostFlagsAndEnvironment(t *testing.T) {
+	c := configure(t, metabasetest.Options{})
+	code, _, errOut := upRun(t, nil, "", "host", "--no-browser", "--host-port", strconv.Itoa(c.hostPort+1), "--state-dir", c.dir)
+	if code != exitUsage || !strings.Contains(errOut, "--host-port") {
+		t.Errorf("host --host-port against a state with another port: exit %d, want %d\n%s", code, exitUsage, errOut)
+	}
+	code, _, errOut = upRun(t, map[string]string{"METABASE_JWT_SHARED_SECRET": "short", "METABASE_SITE_URL": "http://localhost:3000"}, "",
+		"host", "--no-browser", "--state-dir", t.TempDir())
+	if code != exitUsage {
+		t.Errorf("host alone with a bad environment: exit %d, want %d\n%s", code, exitUsage, errOut)
+	}
+}
