@@ -33,10 +33,12 @@ type GroupMembership struct {
 	IsGroupManager bool `json:"is_group_manager"`
 }
 
-// Attribute returns a user attribute as Metabase applies it to sandboxes: from jwt_attributes (newest) or
-// else login_attributes (≤0.5x), as a string (contract §11 "Attributes").
+// Attribute returns a user attribute as Metabase applies it to sandboxes, as a string (contract §11
+// "Attributes"): login_attributes (set by an admin; before 57 also where the JWT's went) win over
+// jwt_attributes (src/metabase/users/models/user.clj add-attributes: (merge tenant jwt_attributes
+// login_attributes), commit 9ff3b20c).
 func (u User) Attribute(name string) (string, bool) {
-	for _, m := range []map[string]any{u.JWTAttributes, u.LoginAttributes} {
+	for _, m := range []map[string]any{u.LoginAttributes, u.JWTAttributes} {
 		if v, ok := m[name]; ok && v != nil {
 			switch t := v.(type) {
 			case string:

@@ -92,10 +92,8 @@ func (s *Server) visibleRows(u *user, t *table, adHoc bool) ([][]any, error) {
 	for _, sb := range acc.sandboxes {
 		var conds []cond
 		for attr, raw := range sb.AttributeRemappings {
-			want, ok := u.JWTAttrs[attr]
-			if !ok {
-				want, ok = u.LoginAttrs[attr]
-			}
+			// An admin's hand-set login attribute wins over the JWT's (userattrs.go, user.clj add-attributes).
+			want, ok := userAttribute(u, attr)
 			if !ok {
 				return nil, &queryFailed{msg: fmt.Sprintf("Query requires user attribute `%s`", attr)}
 			}

@@ -39,6 +39,7 @@ func (s *Server) routes() http.Handler {
 	api("GET /api/user", adminOnly, s.listUsers)
 	api("GET /api/user/current", authenticated, s.currentUser)
 	api("GET /api/user/{id}", authenticated, s.getUser)
+	api("PUT /api/user/{id}", authenticated, s.putUser)
 
 	api("GET /api/setting", adminOnly, s.listSettings)
 	api("PUT /api/setting", adminOnly, s.putSettings)

@@ -306,8 +306,15 @@ func (s *Server) listSettings(c *call) (int, any, error) {
 	for _, k := range keys {
 		_, env := s.envValue(k)
 		def := settingDefs[k]
+		// settings/models/setting.clj user-facing-info: an env-set setting reads value null (never leaked),
+		// is_env_setting true, and its default is the sentence naming the variable (setting_test.clj
+		// deftest user-facing-info-test).
+		var dflt any = def.def
+		if env {
+			dflt = "Using value of env var $" + envName(k)
+		}
 		out = append(out, map[string]any{"key": k, "value": s.userFacing(k), "is_env_setting": env,
-			"env_name": envName(k), "default": def.def, "description": nil, "type": def.typ})
+			"env_name": envName(k), "default": dflt, "description": nil, "type": def.typ})
 	}
 	return http.StatusOK, out, nil
 }
