@@ -47,6 +47,7 @@ func (f *setupFlags) register(fs *flag.FlagSet, e env) {
 	fs.BoolVar(&f.Recreate, "recreate", false, "recreate the Metabase container when --image changed (the data volume is kept)")
 	fs.StringVar(&f.pull, "pull", "", "when to pull the image: `missing`, always or never (default: when absent, or when the registry has a newer one for the tag)")
 	fs.StringVar(&f.memory, "memory", "", "the container's memory `limit`, e.g. 3g (default 2g; the JVM heap gets half)")
+	fs.BoolVar(&f.FastReset, "fast-reset", false, "let reset restore Metabase's own snapshot in seconds, without a restart: turns on Metabase's unauthenticated testing endpoints on localhost (README)")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "check every step and print the writes it would make, making none; exit 0 nothing to change, 2 changes pending, 1 error")
 	fs.BoolVar(&f.rehearse, "rehearse", false, "rehearse against the built-in emulator in this process: no Docker, no license (like `embedwizard rehearse`)")
 }

@@ -103,6 +103,7 @@ type Flags struct {
 	Yes           bool
 	Recreate      bool
 	Accessible    bool
+	FastReset     bool
 	Given         map[string]bool
 }
 
@@ -121,6 +122,9 @@ type Config struct {
 	Recreate                       bool
 	// Rehearsal: Metabase is the built-in emulator, in this process. Every screen says so.
 	Rehearsal bool
+	// FastReset runs Metabase with its testing endpoints, so that reset restores its own snapshot without a
+	// restart (seconds instead of a JVM boot); the endpoints have no authentication (README).
+	FastReset bool
 	// Unverified serves the host app although Verify failed, under a banner on every page saying this.
 	Unverified string
 	// Demo turns on the host app's demo conveniences (passwords on /login, the tenant switcher): the default
@@ -232,6 +236,7 @@ func Resolve(f Flags, getenv func(string) string) (Config, error) {
 		cfg.Stack.Image = st.Stack.Image
 	}
 	cfg.Image = cfg.Stack.Image
+	cfg.applyFastReset(given["fast-reset"], f.FastReset)
 	cfg.Config = c
 	cfg.Demo = isLoopback(c.HostAppURL)
 	if len(errs) > 0 {

@@ -30,6 +30,9 @@ func (s *Session) Restore(ctx context.Context, emit func(Event)) (time.Duration,
 		return 0, 0, &Failure{Err: fmt.Errorf("no snapshot at %s", path),
 			Hint: Hint{What: "reset", Why: "the snapshot is saved after the first complete run", Do: "run embedwizard up to finish one, or rebuild from scratch"}}
 	}
+	if took, writes, ok, err := s.fastRestore(ctx, emit); ok || err != nil {
+		return took, writes, err
+	}
 	start := time.Now()
 	stk, err := s.stack()
 	if err != nil {
@@ -49,6 +52,11 @@ func (s *Session) Restore(ctx context.Context, emit func(Event)) (time.Duration,
 		return 0, 0, err
 	}
 	_, writes := p.APICalls()
+	if s.cfg.FastReset { // the volume came back without Metabase's own snapshot: take it again
+		if err := s.fastSnapshot(ctx, info.URL, emit); err != nil {
+			emit(Event{Kind: Warning, Message: err.Error()})
+		}
+	}
 	return time.Since(start), writes, nil
 }
 

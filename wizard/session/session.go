@@ -279,6 +279,11 @@ func (s *Session) Run(ctx context.Context, emit func(Event), confirm func(steps 
 		}
 		emit(Event{Kind: Warning, Message: err.Error()})
 	}
+	if s.cfg.FastReset && s.Managed() { // after the volume snapshot, whose restart would lose it
+		if err := s.fastSnapshot(ctx, url, emit); err != nil {
+			emit(Event{Kind: Warning, Message: err.Error() + ": reset will restore the volume snapshot"})
+		}
+	}
 	if s.cfg.ConfigureOnly {
 		return nil
 	}
