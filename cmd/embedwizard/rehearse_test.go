@@ -90,7 +90,7 @@ func TestRehearsalFromACleanHome(t *testing.T) {
 		t.Fatal("rehearse did not stop within 10s of Ctrl+C")
 	}
 	out := stdout.String()
-	for _, want := range []string{session.RehearsalBanner, "All 11 steps passed", "/analytics"} {
+	for _, want := range []string{session.RehearsalBanner, "All 11 steps passed", "/analytics", "SameSite=Lax"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

@@ -3,6 +3,7 @@ package session
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/embedwizard/embedwizard/stack/metabase/metabasetest"
 	"github.com/embedwizard/embedwizard/wizard/plan"
@@ -25,7 +26,9 @@ func Rehearse(cfg Config, opts Options) (*Session, error) {
 	cfg.Rehearsal = true
 	cfg.StateDir = dir
 	cfg.State = &plan.State{}
-	cfg.Config.MetabaseURL = srv.URL
+	// localhost, like the host app's default origin: one site, so the session cookie stays SameSite=Lax and the
+	// iframe signs in over plain HTTP, as on a user's machine.
+	cfg.Config.MetabaseURL = strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
 	cfg.Config.LicenseToken = ""
 	cfg.Config.APIKey = "" // the emulator's admin is made here, with a password of its own
 	pw, err := plan.GeneratePassword()
