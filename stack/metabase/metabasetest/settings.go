@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -285,7 +286,20 @@ func (s *Server) userFacing(key string) any {
 		}
 		return "**********"
 	}
-	return s.setting(key)
+	v := s.setting(key)
+	// settings/models/setting.clj user-facing-value: a value equal to the default reads null too
+	// (value-is-default?), so a stored default cannot be told from an unset setting.
+	if d := settingDefs[key].def; d != nil && reflect.DeepEqual(normalJSON(v), normalJSON(d)) {
+		return nil
+	}
+	return v
+}
+
+// normalJSON is v as JSON would give it back, for comparing a stored value with a Go default.
+func normalJSON(v any) any {
+	var out any
+	json.Unmarshal(mustJSON(v), &out)
+	return out
 }
 
 func (s *Server) getSetting(c *call) (int, any, error) {

@@ -64,3 +64,47 @@ func TestPutUserLoginAttributes(t *testing.T) {
 		})
 	}
 }
+
+// TestSettingUserFacingValue: GET /api/setting answers as settings/models/setting.clj user-facing-info does:
+// null for an env-set value (is_env_setting true, default naming the variable) and for a value equal to the
+// default; the value itself otherwise.
+func TestSettingUserFacingValue(t *testing.T) {
+	const key = "jwt-user-provisioning-enabled?"
+	tests := []struct {
+		name               string
+		env                map[string]string
+		put                any // nil: leave unset
+		wantValue, wantEnv any
+		wantDefault        any
+	}{
+		{name: "unset", wantValue: nil, wantEnv: false, wantDefault: true},
+		{name: "stored equal to the default", put: true, wantValue: nil, wantEnv: false, wantDefault: true},
+		{name: "stored off", put: false, wantValue: false, wantEnv: false, wantDefault: true},
+		{name: "from the environment", env: map[string]string{"MB_JWT_USER_PROVISIONING_ENABLED": "false"},
+			wantValue: nil, wantEnv: true, wantDefault: "Using value of env var $MB_JWT_USER_PROVISIONING_ENABLED"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewServer(Options{LicenseToken: TestLicenseToken, Features: []string{"sso_jwt", "embedding", "sandboxes"}, Env: tt.env})
+			t.Cleanup(s.Close)
+			a := admin(t, s)
+			if tt.put != nil {
+				a.must(204, "PUT", "/api/setting/jwt-user-provisioning-enabled%3F", map[string]any{"value": tt.put})
+			}
+			list, _ := a.must(200, "GET", "/api/setting", nil).([]any)
+			var got map[string]any
+			for _, e := range list {
+				if m, _ := e.(map[string]any); m["key"] == key {
+					got = m
+				}
+			}
+			if got == nil {
+				t.Fatalf("GET /api/setting has no %s", key)
+			}
+			if got["value"] != tt.wantValue || got["is_env_setting"] != tt.wantEnv || got["default"] != tt.wantDefault ||
+				got["env_name"] != "MB_JWT_USER_PROVISIONING_ENABLED" {
+				t.Errorf("%s = %v, want value %v, is_env_setting %v, default %v", key, got, tt.wantValue, tt.wantEnv, tt.wantDefault)
+			}
+		})
+	}
+}
