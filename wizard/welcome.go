@@ -80,7 +80,10 @@ func (w *welcome) View() string {
 	b.WriteString(wrap("Does what Metabase's \"Interactive embedding quick start\" describes, step by step, "+
 		"showing why, where in Metabase's admin, and the API call:", w.width) + "\n")
 	where := fmt.Sprintf("Metabase Enterprise in Docker (%s, port %d)", c.Image, c.MetabasePort)
-	if c.External() {
+	switch {
+	case w.s.opts.Rehearsal:
+		where = "the built-in emulator of Metabase at " + c.Config.MetabaseURL + " (a rehearsal: no Docker, no license)"
+	case c.External():
 		where = "your Metabase at " + c.Config.MetabaseURL + " (no Docker)"
 	}
 	for i, line := range []string{

@@ -10,7 +10,7 @@ import (
 )
 
 // RehearsalBanner is what every screen of a rehearsal says.
-const RehearsalBanner = "REHEARSAL against embedwizard's built-in emulator, not Metabase: nothing here is a real Metabase"
+const RehearsalBanner = "REHEARSAL: embedwizard's built-in emulator, not Metabase; nothing here is real"
 
 // Rehearse turns cfg into a rehearsal: the whole guide against the built-in emulator of Metabase's API,
 // started here, in this process, before anything asks it a question (so nothing races its start). It needs no
