@@ -140,6 +140,10 @@ func PrintStatus(w io.Writer, r sess.Report) {
 
 // PrintCheck is one line of `doctor`: ✓ or ✗, and the fix under a failure.
 func PrintCheck(w io.Writer, c sess.Check) {
+	if c.OK && c.Warn {
+		fmt.Fprintf(w, "! %-16s %s\n", c.Name, c.Detail)
+		return
+	}
 	if c.OK {
 		fmt.Fprintf(w, "✓ %-16s %s\n", c.Name, c.Detail)
 		return

@@ -146,3 +146,16 @@ func listenOn(t *testing.T, port int) net.Listener {
 	fatalIf(t, err)
 	return ln
 }
+
+// TestDoctorVerifiesAndShowsMetabasesChecklist: doctor verifies Metabase now, and shows Metabase's own embedding
+// checklist beside our checkpoints.
+func TestDoctorVerifiesAndShowsMetabasesChecklist(t *testing.T) {
+	c := configure(t, metabasetest.Options{})
+	code, out, errOut := upRun(t, nil, "", "doctor", "--state-dir", c.dir)
+	for _, want := range []string{"✓ verified", `checklist        Metabase's "Dashboard created": done; ours: Create the Invoices dashboard`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("doctor lacks %q (exit %d):\n%s%s", want, code, out, errOut)
+		}
+	}
+	c.noSecrets(t, out+errOut)
+}

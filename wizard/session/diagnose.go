@@ -103,7 +103,7 @@ func metabaseChecks(ctx context.Context, st *plan.State) []Check {
 		return append(out, Check{Name: "settings", Detail: err.Error(), Fix: "sign in as an admin: is the state's admin still one?"})
 	}
 	out = append(out, sameSiteCheck(set, st.Config.HostAppURL, mbURL), clockCheck(ctx, mb), jwtCheck(set, st.Config.HostAppURL), dashboardCheck(ctx, mb, st))
-	return append(out, verifyCheck(ctx, st))
+	return append(out, auditChecks(ctx, st)...)
 }
 
 func featuresCheck(ctx context.Context, mb *metabase.Client) Check {

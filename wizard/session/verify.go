@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -34,18 +33,56 @@ func Verify(ctx context.Context, st *plan.State) error {
 		Hint: Hint{What: "verify", Why: "a tenant could see more than its rows", Do: "run embedwizard up to finish the setup"}})
 }
 
-// verifyCheck is Verify as a doctor line.
-func verifyCheck(ctx context.Context, st *plan.State) Check {
+// auditChecks are doctor's look at Metabase now, with one plan: the verification (plan.Audit), what silently
+// defeats the guide (plan.Findings: settings pinned by environment variables, an identity provider elsewhere,
+// provisioning off, attributes set by hand), and Metabase's own embedding checklist beside our checkpoints,
+// disagreements said (plan.Checklist). All of it reads only.
+func auditChecks(ctx context.Context, st *plan.State) []Check {
 	c := Check{Name: "verified"}
-	switch err := Verify(ctx, st); {
-	case err == nil:
+	cp := *st
+	p, err := plan.New(st.Config, &cp, plan.Options{})
+	if err != nil {
+		c.Detail, c.Fix = err.Error(), "correct the saved configuration (embedwizard up)"
+		return []Check{c}
+	}
+	a, err := p.Audit(ctx)
+	switch {
+	case err != nil:
+		c.Detail, c.Fix = err.Error(), "start Metabase (embedwizard up), or check the admin credentials"
+		return []Check{c}
+	case a.OK():
 		c.OK, c.Detail = true, "every step is in place and each tenant's demo user sees only its account's rows"
 	default:
-		c.Detail = err.Error()
-		var f *Failure
-		if errors.As(err, &f) {
-			c.Fix = f.Hint.Do
+		var missing []string
+		for _, it := range a.Missing() {
+			missing = append(missing, fmt.Sprintf("%s (%s)", it.Step.Title, it.Problem))
+		}
+		c.Detail, c.Fix = "not in place in Metabase now: "+strings.Join(missing, "; "), "run embedwizard up to finish the setup"
+	}
+	out := []Check{c}
+	if fs, err := p.Findings(ctx); err == nil {
+		for _, f := range fs {
+			out = append(out, Check{Name: "finding", Detail: f.Problem + ": " + f.Why, Fix: f.Fix})
 		}
 	}
-	return c
+	if cl, err := p.Checklist(ctx, a); err == nil {
+		if len(cl.Rows) == 0 && cl.Note != "" {
+			out = append(out, Check{Name: "checklist", OK: true, Detail: cl.Note})
+		}
+		for _, r := range cl.Rows {
+			state := "not done"
+			if r.Item.Done {
+				state = "done"
+			}
+			line := Check{Name: "checklist", OK: true, Warn: r.Disagree, Detail: fmt.Sprintf("Metabase's %q: %s", r.Item.Label, state)}
+			if r.Checked {
+				line.Detail += "; ours: " + r.Ours
+			}
+			if r.Disagree || r.Note != "" {
+				line.Detail += " (" + r.Note + ")"
+			}
+			out = append(out, line)
+		}
+	}
+	return out
 }
