@@ -7,6 +7,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/embedwizard/embedwizard/stack"
 	"github.com/embedwizard/embedwizard/wizard/plan"
@@ -18,6 +19,7 @@ import (
 func Lines(w io.Writer) func(sess.Event) {
 	lastBoot := -1
 	var warnings []string
+	pull := stack.NewPullReporter(w, time.Now) // the pull in throttled plain lines: no \r, every 5 s or 10 %
 	return func(ev sess.Event) {
 		switch ev.Kind {
 		case sess.CheckDone:
@@ -26,11 +28,8 @@ func Lines(w io.Writer) func(sess.Event) {
 			}
 		case sess.StackProgress:
 			se := ev.Stack
+			pull.Event(se)
 			switch se.Kind {
-			case stack.PullStart:
-				fmt.Fprintln(w, "· pulling the Metabase image (this takes a few minutes the first time)")
-			case stack.PullDone:
-				fmt.Fprintln(w, "· image pulled")
 			case stack.Creating, stack.Starting, stack.Stopping, stack.Restoring:
 				fmt.Fprintln(w, "· "+cmpOr(se.Message, se.Kind.String()))
 			case stack.Booting:
