@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/embedwizard/embedwizard/stack/metabase"
 )
 
 const (
@@ -39,20 +41,18 @@ func (h health) String() string {
 }
 
 // probe asks Metabase once whether it is up. It talks to 127.0.0.1, the only address the port is
-// published on, so a localhost that resolves to ::1 first cannot get in the way.
+// published on, so a localhost that resolves to ::1 first cannot get in the way. The answer is read by
+// metabase.ParseHealth, the client's rule.
 func (s *Stack) probe(ctx context.Context, port int) health {
 	body, status, err := s.get(ctx, port, "/api/health")
 	if err != nil {
 		return health{reason: "not answering yet"}
 	}
-	if status == http.StatusOK {
+	h, err := metabase.ParseHealth(status, body)
+	switch {
+	case err == nil && h.Ready():
 		return health{ok: true}
-	}
-	var h struct {
-		Status   string  `json:"status"`
-		Progress float64 `json:"progress"`
-	}
-	if status == http.StatusServiceUnavailable && json.Unmarshal(body, &h) == nil && h.Status == "initializing" {
+	case err == nil && h.Status == "initializing":
 		return health{boot: h.Progress}
 	}
 	return health{reason: fmt.Sprintf("/api/health answered %d %s", status, bytes.TrimSpace(body[:min(len(body), 200)]))}

@@ -18,22 +18,41 @@ type Health struct {
 // Ready reports whether Metabase answers API calls.
 func (h Health) Ready() bool { return h.Status == "ok" }
 
-// Health reads /api/health. A 503 while booting is not an error: it is returned as Status "initializing".
+// Health reads /api/health (ParseHealth is the rule). A 503 while booting is not an error: it is returned as
+// Status "initializing" with Metabase's progress.
 func (c *Client) Health(ctx context.Context) (Health, error) {
-	var h Health
-	err := c.do(ctx, http.MethodGet, "/api/health", nil, nil, &h)
-	if ae, ok := err.(*APIError); ok && ae.Status == http.StatusServiceUnavailable {
-		// The body is JSON ({"status":"initializing","progress":0.4}) with no "message", so parseAPIError
-		// kept it whole as the message.
-		if json.Unmarshal([]byte(ae.Message), &h) != nil || h.Status == "" {
-			h = Health{Status: "initializing"}
+	var raw json.RawMessage
+	err := c.do(ctx, http.MethodGet, "/api/health", nil, nil, &raw)
+	var ae *APIError
+	switch {
+	case err == nil:
+		return ParseHealth(http.StatusOK, raw)
+	case errors.As(err, &ae):
+		// A body without "message" is kept whole as the APIError's message: that is the health answer.
+		if h, perr := ParseHealth(ae.Status, []byte(ae.Message)); perr == nil {
+			return h, nil
 		}
+	}
+	return Health{}, fmt.Errorf("health: %w", err)
+}
+
+// ParseHealth reads one answer of GET /api/health, its status code and body; it is the one place that rule
+// lives (the plan's wait, status and preflight through Client.Health, the stack's boot wait directly).
+// Metabase answers 200 {"status":"ok"} once it serves, and 503 with a JSON status while it cannot:
+// {"status":"initializing","progress":0.4} during the boot, or a reason ("Unable to get app-db connection").
+// Source: metabase/metabase src/metabase/server/routes.clj health-handler (init-status/complete?
+// and init-status/progress; the app-db connection check). Any other answer (a proxy's 502, a 503 that is not
+// JSON, another program on the port) is an *APIError naming the code and the start of the body.
+func ParseHealth(code int, body []byte) (Health, error) {
+	if code == http.StatusOK {
+		return Health{Status: "ok"}, nil
+	}
+	var h Health
+	if code == http.StatusServiceUnavailable && json.Unmarshal(body, &h) == nil && h.Status != "" {
 		return h, nil
 	}
-	if err != nil {
-		return Health{}, fmt.Errorf("health: %w", err)
-	}
-	return h, nil
+	text := strings.TrimSpace(string(body[:min(len(body), 200)]))
+	return Health{}, &APIError{Method: http.MethodGet, Endpoint: "/api/health", Status: code, Message: text}
 }
 
 // Properties is the part of GET /api/session/properties the wizard reads (contract §2).
