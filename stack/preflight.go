@@ -148,13 +148,8 @@ func (s *Stack) portCheck(ctx context.Context) Check {
 
 // portUse says whether the port is free, held by this stack's own running container, or by whom.
 func (s *Stack) portUse(ctx context.Context) (free, ours bool, holder string) {
-	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(s.cfg.Port))
-	if err == nil {
-		ln.Close()
-		return true, false, ""
-	}
-	if !errors.Is(err, syscall.EADDRINUSE) {
-		return true, false, "" // e.g. a privileged port: Docker binds it as root, not us
+	if err := ProbePort(s.cfg.Port); err == nil || !errors.Is(err, ErrPortInUse) {
+		return true, false, "" // free, or e.g. a privileged port: Docker binds it as root, not us
 	}
 	if st, found, err := s.find(ctx); err == nil && found && st.Running && st.HostPort == s.cfg.Port {
 		return false, true, "this stack's own Metabase container " + st.Name

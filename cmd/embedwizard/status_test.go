@@ -148,7 +148,9 @@ func TestEverydayCommandsExplainThemselves(t *testing.T) {
 		{[]string{"status", "--state-dir", empty}, exitFailed, "no state in " + empty + ": run `embedwizard`"},
 		{[]string{"logs", "--state-dir", c.dir}, exitFailed, "is not run by embedwizard"},
 		{[]string{"down", "--state-dir", c.dir}, exitOK, "Nothing to stop"},
-		{[]string{"reset", "--state-dir", c.dir}, exitFailed, "no snapshot to restore"},
+		{[]string{"reset", "--state-dir", c.dir}, exitUsage, "reset has nothing safe to do there"},
+		{[]string{"reset", "--fast-reset", "--state-dir", c.dir}, exitUsage, "never uses them on an instance it does not run"},
+		{[]string{"reset", "--full", "--state-dir", c.dir}, exitUsage, "embedwizard up --dry-run lists what differs"},
 		{[]string{"host", "--state-dir", empty}, exitFailed, "nothing to serve"},
 		{[]string{"version"}, exitOK, "embedwizard devel ("},
 	}

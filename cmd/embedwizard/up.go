@@ -22,7 +22,6 @@ import (
 type setupFlags struct {
 	session.Flags
 	rehearse, dryRun bool
-	pull, memory     string
 	fs               *flag.FlagSet
 }
 
@@ -45,9 +44,10 @@ func (f *setupFlags) register(fs *flag.FlagSet, e env) {
 	fs.BoolVar(&f.Yes, "yes", false, "run every step without asking")
 	fs.BoolVar(&f.Accessible, "accessible", false, "wizard: plain prompts and lines instead of redrawn screens, for screen readers (also ACCESSIBLE=1)")
 	fs.BoolVar(&f.Recreate, "recreate", false, "recreate the Metabase container when --image changed (the data volume is kept)")
-	fs.StringVar(&f.pull, "pull", "", "when to pull the image: `missing`, always or never (default: when absent, or when the registry has a newer one for the tag)")
-	fs.StringVar(&f.memory, "memory", "", "the container's memory `limit`, e.g. 3g (default 2g; the JVM heap gets half)")
+	fs.StringVar(&f.Pull, "pull", "", "when to pull the image: `missing`, always or never (default: when absent, or when the registry has a newer one for the tag)")
+	fs.StringVar(&f.Memory, "memory", "", "the container's memory `limit`, e.g. 3g (default 2g; the JVM heap gets half)")
 	fs.BoolVar(&f.FastReset, "fast-reset", false, "let reset restore Metabase's own snapshot in seconds, without a restart: turns on Metabase's unauthenticated testing endpoints on localhost (README)")
+	f.Overrides.Register(fs)
 	fs.BoolVar(&f.dryRun, "dry-run", false, "check every step and print the writes it would make, making none; exit 0 nothing to change, 2 changes pending, 1 error")
 	fs.BoolVar(&f.rehearse, "rehearse", false, "rehearse against the built-in emulator in this process: no Docker, no license (like `embedwizard rehearse`)")
 }
@@ -56,19 +56,7 @@ func (f *setupFlags) register(fs *flag.FlagSet, e env) {
 func (f *setupFlags) resolve(e env) (session.Config, error) {
 	f.Given = map[string]bool{}
 	f.fs.Visit(func(fl *flag.Flag) { f.Given[fl.Name] = true })
-	cfg, err := session.Resolve(f.Flags, e.Getenv)
-	if err != nil {
-		return cfg, err
-	}
-	if cfg.Stack.Pull, err = stack.ParsePullPolicy(f.pull); err != nil {
-		return cfg, session.Kind(session.ErrUsage, fmt.Errorf("--pull: %w", err))
-	}
-	if f.memory != "" {
-		if cfg.Stack.Memory, err = stack.ParseMemory(f.memory); err != nil {
-			return cfg, session.Kind(session.ErrUsage, fmt.Errorf("--memory: %w", err))
-		}
-	}
-	return cfg, nil
+	return session.Resolve(f.Flags, e.Getenv)
 }
 
 const setupAbout = "Runs Metabase (or uses --metabase-url), configures the interactive embedding quick start step by step,\n" +

@@ -104,7 +104,10 @@ type Flags struct {
 	Recreate      bool
 	Accessible    bool
 	FastReset     bool
-	Given         map[string]bool
+	// Pull and Memory are --pull and --memory as typed; Resolve parses them (stack.ParsePullPolicy, ParseMemory).
+	Pull, Memory string
+	Overrides    Overrides
+	Given        map[string]bool
 }
 
 // Config is one run's every choice, resolved. Resolve documents the precedence.
@@ -125,6 +128,8 @@ type Config struct {
 	// FastReset runs Metabase with its testing endpoints, so that reset restores its own snapshot without a
 	// restart (seconds instead of a JVM boot); the endpoints have no authentication (README).
 	FastReset bool
+	// Overrides are the version floor's refusals the user overrode (--allow-vulnerable and the others).
+	Overrides Overrides
 	// Unverified serves the host app although Verify failed, under a banner on every page saying this.
 	Unverified string
 	// Demo turns on the host app's demo conveniences (passwords on /login, the tenant switcher): the default
@@ -236,6 +241,15 @@ func Resolve(f Flags, getenv func(string) string) (Config, error) {
 		cfg.Stack.Image = st.Stack.Image
 	}
 	cfg.Image = cfg.Stack.Image
+	if cfg.Stack.Pull, err = stack.ParsePullPolicy(f.Pull); err != nil {
+		errs = append(errs, fmt.Errorf("--pull: %w", err))
+	}
+	if f.Memory != "" {
+		if cfg.Stack.Memory, err = stack.ParseMemory(f.Memory); err != nil {
+			errs = append(errs, fmt.Errorf("--memory: %w", err))
+		}
+	}
+	cfg.Overrides = f.Overrides
 	cfg.applyFastReset(given["fast-reset"], f.FastReset)
 	cfg.Config = c
 	cfg.Demo = isLoopback(c.HostAppURL)

@@ -50,6 +50,11 @@ type Event struct {
 	Message string
 	URL     string
 	Err     error
+	// Banner marks a Warning that every later screen keeps showing (a version floor overridden:
+	// Session.Banners lists them all).
+	Banner bool
+	// Running is the exact Metabase that runs, with StackReady.
+	Running Running
 }
 
 // Check is one preflight or doctor line: OK, or what failed with the hint to fix it.
@@ -66,7 +71,7 @@ type Check struct {
 func (c Check) Hint() Hint { return Hint{What: c.Name, Why: c.Detail, Do: c.Fix} }
 
 func fromStackCheck(c stack.Check) Check {
-	return Check{Name: c.Name, OK: c.OK, Detail: c.Detail, Fix: c.Fix}
+	return Check{Name: c.Name, OK: c.OK, Detail: c.Detail, Fix: c.Fix, Warn: c.Warn}
 }
 
 // planEvent turns a plan event into the session's: a warning becomes a Warning, the rest StepProgress.

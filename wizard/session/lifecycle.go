@@ -18,8 +18,7 @@ import (
 func (s *Session) Restore(ctx context.Context, emit func(Event)) (time.Duration, int, error) {
 	emit = orNop(emit)
 	if !s.Managed() {
-		return 0, 0, Kind(ErrNotManaged, fmt.Errorf("Metabase at %s is not run by embedwizard, so there is no snapshot to restore: "+
-			"reset it where it runs, then embedwizard up configures it again", s.cfg.Config.MetabaseURL))
+		return 0, 0, notManagedReset(s.cfg.Config.MetabaseURL)
 	}
 	st := s.cfg.State
 	path := st.Stack.Snapshot
@@ -60,11 +59,26 @@ func (s *Session) Restore(ctx context.Context, emit func(Event)) (time.Duration,
 	return time.Since(start), writes, nil
 }
 
+// notManagedReset is reset (fast, volume or --full) on a Metabase embedwizard does not run: nothing it can do
+// there is safe. There is no volume to snapshot or delete; Metabase's own snapshot and restore would need
+// MB_ENABLE_TEST_ENDPOINTS on that instance, which opens unauthenticated routes that replace its whole app
+// database (docs/reset-notes.md §1), other people's work included. What works is up: it puts back only
+// what differs from the guide. A usage error (exit 2): nothing was done.
+func notManagedReset(url string) error {
+	return Kind(ErrUsage, Kind(ErrNotManaged, &Failure{
+		Err: fmt.Errorf("Metabase at %s is not run by embedwizard, so reset has nothing safe to do there: no data volume or snapshot of it "+
+			"is here, and Metabase's own snapshot and restore (--fast-reset) need MB_ENABLE_TEST_ENDPOINTS=true on that instance, "+
+			"unauthenticated routes that let anyone who reaches it replace its whole application database, so embedwizard never uses them "+
+			"on an instance it does not run; nothing was changed", url),
+		Hint: Hint{What: "reset", Why: "embedwizard does not run this Metabase",
+			Do: "embedwizard up --dry-run lists what differs from the guide there, and embedwizard up puts back only that (settings, groups, permissions, sandbox); content made since stays"}}))
+}
+
 // Rebuild deletes Metabase and its data and the old snapshot; Run then configures everything again.
 func (s *Session) Rebuild(ctx context.Context, emit func(Event)) error {
 	emit = orNop(emit)
 	if !s.Managed() {
-		return Kind(ErrNotManaged, fmt.Errorf("Metabase at %s is not run by embedwizard: rebuild it where it runs", s.cfg.Config.MetabaseURL))
+		return notManagedReset(s.cfg.Config.MetabaseURL)
 	}
 	stk, err := s.stack()
 	if err != nil {
@@ -90,6 +104,7 @@ func (s *Session) Rebuild(ctx context.Context, emit func(Event)) error {
 func ForgetStack(st *plan.State) {
 	st.Stack.ContainerID, st.Stack.Volume = "", ""
 	st.Steps = nil
+	forgetVolumeVersion(st)
 }
 
 // Down stops and removes the container of a state directory, and with volumes its data too (then the state

@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -36,6 +35,7 @@ func (s *Session) Preflight(ctx context.Context) []Check {
 			for _, c := range stk.Preflight(ctx) {
 				out = append(out, fromStackCheck(c))
 			}
+			out = append(out, s.versionCheck(ctx, stk))
 		}
 	}
 	return append(out, HostPortCheck(s.cfg.HostPort), license)
@@ -57,6 +57,7 @@ func (s *Session) CheckAll(ctx context.Context, emit func(Event)) error {
 			badValue = badValue || c.Name == checkChoices || (c.Name == "license" && s.cfg.Config.LicenseToken != "")
 		}
 	}
+	s.showBanners(emit)
 	if len(failed) == 0 {
 		return nil
 	}
@@ -133,6 +134,13 @@ func metabaseCheck(ctx context.Context, url string) Check {
 		c.OK, c.Detail = true, fmt.Sprintf("%s is %s (%.0f%%); the plan waits for it", url, h.Status, h.Progress*100)
 	default:
 		c.OK, c.Detail = true, url+" answers"
+		// embedwizard does not choose this Metabase's version, so the floor warns here instead of refusing.
+		if p, err := mb.SessionProperties(ctx); err == nil && p.Version.Tag != "" {
+			c.Detail = url + " answers: Metabase " + p.Version.Tag
+			if ws := FloorWarnings(p.Version.Tag); len(ws) > 0 {
+				c.Warn, c.Detail = true, c.Detail+"; "+strings.Join(ws, "; ")
+			}
+		}
 	}
 	return c
 }
@@ -147,5 +155,3 @@ func Failed(cs []Check) []Check {
 	}
 	return out
 }
-
-var _ = errors.New

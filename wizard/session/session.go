@@ -49,6 +49,10 @@ type Session struct {
 	plan *plan.Plan
 	// rehearsal is the in-process emulator of a rehearsal, closed with the session.
 	rehearsal io.Closer
+	// banners are the warnings every screen shows (Banners); repulled: the image was pulled again once for
+	// the security floor.
+	banners  []string
+	repulled bool
 }
 
 // New prepares a session for cfg; it makes no call and writes nothing.
@@ -109,15 +113,39 @@ func (s *Session) stack() (*stack.Stack, error) {
 // use. It returns Metabase's URL.
 func (s *Session) StartStack(ctx context.Context, emit func(Event)) (string, error) {
 	emit = orNop(emit)
+	for {
+		info, err := s.startStack(ctx, emit)
+		if err != nil {
+			return "", err
+		}
+		retry, err := s.checkRunning(ctx, s.stk, info, emit)
+		if err != nil {
+			return "", err
+		}
+		if retry {
+			continue
+		}
+		if err := s.save(); err != nil {
+			return "", err
+		}
+		run := Running{Version: info.MetabaseVersion, Image: info.Image, ImageID: info.ImageID, Digest: info.ImageDigest}
+		run.Warnings = FloorWarnings(run.Version)
+		emit(Event{Kind: StackReady, URL: info.URL, Running: run, Message: fmt.Sprintf("%s is running at %s (container %s)", run, info.URL, info.Name)})
+		return info.URL, nil
+	}
+}
+
+// startStack is one start of the stack, the state saved before the container is created.
+func (s *Session) startStack(ctx context.Context, emit func(Event)) (stack.Info, error) {
 	stk, err := s.stack()
 	if err != nil {
-		return "", err
+		return stack.Info{}, err
 	}
 	st := s.cfg.State
 	st.Stack.Port, st.Stack.Image = s.cfg.Stack.Port, s.cfg.Stack.Image
 	st.Config.AdminEmail, st.Config.AdminPassword = s.cfg.Config.AdminEmail, s.cfg.Config.AdminPassword
 	if err := s.save(); err != nil {
-		return "", err
+		return stack.Info{}, err
 	}
 	info, err := stk.Up(ctx, func(ev stack.Event) {
 		switch ev.Kind {
@@ -133,14 +161,10 @@ func (s *Session) StartStack(ctx context.Context, emit func(Event)) (string, err
 		emit(Event{Kind: StackProgress, Stack: ev})
 	})
 	if err != nil {
-		return "", classify(fmt.Errorf("start Metabase in Docker: %w", err))
+		return stack.Info{}, classify(fmt.Errorf("start Metabase in Docker: %w", err))
 	}
 	recordStack(st, info)
-	if err := s.save(); err != nil {
-		return "", err
-	}
-	emit(Event{Kind: StackReady, URL: info.URL, Message: fmt.Sprintf("Metabase %s is running at %s (container %s)", info.MetabaseVersion, info.URL, info.Name)})
-	return info.URL, nil
+	return info, s.save()
 }
 
 // recordStack notes in the state what the stack runs, for status, logs, down and reset.
@@ -284,6 +308,7 @@ func (s *Session) Run(ctx context.Context, emit func(Event), confirm func(steps 
 			emit(Event{Kind: Warning, Message: err.Error() + ": reset will restore the volume snapshot"})
 		}
 	}
+	s.showBanners(emit) // once more on the last screen, beside the host app's address
 	if s.cfg.ConfigureOnly {
 		return nil
 	}
