@@ -22,8 +22,12 @@ func runAccessible(s *session) error {
 		fmt.Fprintln(w, sess.RehearsalBanner+".")
 	}
 	fmt.Fprintln(w, "Checking prerequisites.")
-	for _, c := range eng.Preflight(s.ctx, o.Choices) {
+	checks := eng.Preflight(s.ctx, o.Choices)
+	for _, c := range checks {
 		say(sess.Event{Kind: sess.CheckDone, Check: c})
+	}
+	if !formFixes(checks) { // nothing the form asks would help: stop before any write
+		return preflightFailed(w, checks)
 	}
 
 	f, a := newForm(o.Choices, true)
@@ -36,6 +40,14 @@ func runAccessible(s *session) error {
 	}
 	if s.ctx.Err() != nil {
 		return ErrInterrupted
+	}
+	// The answers are checked before anything is written (a port typed may be taken); only what fails is said.
+	if checks = eng.Preflight(s.ctx, c); len(sess.Failed(checks)) > 0 {
+		fmt.Fprintln(w, "Checked the prerequisites again with your answers.")
+		for _, ch := range sess.Failed(checks) {
+			say(sess.Event{Kind: sess.CheckDone, Check: ch})
+		}
+		return preflightFailed(w, checks)
 	}
 
 	url := c.Config.MetabaseURL
@@ -172,4 +184,19 @@ func stepSentence(ev plan.Event) string {
 		return fmt.Sprintf("Failed: %s: %v. Fix: %s", t, ev.Err, ev.Hint)
 	}
 	return t
+}
+
+// preflightFailed is nil when every check passed (warnings aside), else the error that ends the run before
+// any write, after saying so.
+func preflightFailed(w io.Writer, checks []Check) error {
+	failed := sess.Failed(checks)
+	if len(failed) == 0 {
+		return nil
+	}
+	names := make([]string, len(failed))
+	for i, c := range failed {
+		names[i] = c.Name
+	}
+	fmt.Fprintf(w, "Stopped before any change: %s failed. Fix what is said above and run embedwizard again.\n", strings.Join(names, ", "))
+	return sess.Kind(sess.ErrPrereq, fmt.Errorf("preflight: %s failed; nothing was changed", strings.Join(names, ", ")))
 }

@@ -35,6 +35,32 @@ func TestAccessible(t *testing.T) {
 			},
 		},
 		{
+			name: "Docker down: stopped before the form and any write",
+			edit: func(e *fakeEngine) {
+				e.checks = []Check{{Name: "docker", Detail: "nothing answers on unix:///var/run/docker.sock", Fix: "start Docker"}}
+			},
+			wantErr: "preflight: docker failed; nothing was changed",
+			want:    []string{"Problem: docker: nothing answers", "Fix: start Docker", "Stopped before any change: docker failed"},
+			check: func(t *testing.T, c []Choices) {
+				if len(c) != 0 {
+					t.Errorf("the stack started: %+v", c)
+				}
+			},
+		},
+		{
+			name: "port taken and kept in the form: checked again, stopped before the stack",
+			edit: func(e *fakeEngine) {
+				e.checks = []Check{{Name: "port", Detail: "127.0.0.1:3000 is held by another program", Fix: "stop it, or choose another port"}}
+			},
+			wantErr: "preflight: port failed",
+			want:    []string{"Metabase port.", "Checked the prerequisites again with your answers.", "Stopped before any change: port failed"},
+			check: func(t *testing.T, c []Choices) {
+				if len(c) != 0 {
+					t.Errorf("the stack started: %+v", c)
+				}
+			},
+		},
+		{
 			name:    "a failed step",
 			edit:    func(e *fakeEngine) { e.plan.failOnce["jwt"] = nil },
 			wantErr: errFake,

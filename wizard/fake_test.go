@@ -62,9 +62,12 @@ type fakeEngine struct {
 	serveURL    string
 	licenseFrom string
 	hostDone    chan error // when set, the first Serve's Done; the test sends its end
+	// preflight, when set, gives the checks for the choices checked (instead of checks).
+	preflight func(Choices) []Check
 
 	mu         sync.Mutex
 	stackCalls []Choices
+	checked    []Choices // the choices each preflight checked
 	planCalls  []string
 	opened     []string
 	serveCtx   context.Context
@@ -72,7 +75,27 @@ type fakeEngine struct {
 
 // Preflight is the scripted checks plus the session's own license line.
 func (f *fakeEngine) Preflight(ctx context.Context, c Choices) []Check {
-	return append(append([]Check(nil), f.checks...), sess.LicenseCheck(c, f.licenseFrom, true, false))
+	f.mu.Lock()
+	f.checked = append(f.checked, c)
+	checks := append([]Check(nil), f.checks...)
+	if f.preflight != nil {
+		checks = f.preflight(c)
+	}
+	f.mu.Unlock()
+	return append(checks, sess.LicenseCheck(c, f.licenseFrom, true, false))
+}
+
+// setChecks replaces the scripted checks (a test "fixing" a prerequisite).
+func (f *fakeEngine) setChecks(cs []Check) {
+	f.mu.Lock()
+	f.checks = cs
+	f.mu.Unlock()
+}
+
+func (f *fakeEngine) preflights() []Choices {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Choices(nil), f.checked...)
 }
 
 func (f *fakeEngine) Stack(ctx context.Context, c Choices, emit func(stack.Event)) (string, error) {

@@ -11,8 +11,10 @@ import (
 )
 
 // model is the wizard: it owns the current screen and moves from one to the next as each says it is done
-// (welcome → form → stack → walk-through → final; no stack screen for an external Metabase). Ctrl+C is
-// handled here, for every screen: it cancels the work in flight and quits.
+// (welcome → form → the checks again with its answers → stack → walk-through → final; no stack screen for an
+// external Metabase). No screen before the stack writes anything, and the welcome screen lets the user past
+// only when every check passes, so nothing is written while a preflight check fails. Ctrl+C is handled here,
+// for every screen: it cancels the work in flight and quits.
 type model struct {
 	s           *session
 	cancel      context.CancelFunc
@@ -21,6 +23,8 @@ type model struct {
 	choices     Choices
 	metabaseURL string
 	err         error
+	// formed: the form has been answered; the next passing check goes on to the stack.
+	formed bool
 }
 
 func newModel(s *session, cancel context.CancelFunc) *model {
@@ -49,14 +53,22 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.err = msg.err
 		return m, tea.Quit
 	case welcomeDoneMsg:
-		return m, m.show(newFormScreen(m.s))
-	case formDoneMsg:
-		m.choices = msg.choices
+		if !m.formed {
+			return m, m.show(newFormScreen(m.s))
+		}
 		if m.choices.External() {
 			m.metabaseURL = m.choices.Config.MetabaseURL
 			return m, m.show(newWalkthrough(m.s, m.choices, m.metabaseURL))
 		}
 		return m, m.show(newStackScreen(m.s, m.choices))
+	case editMsg:
+		m.formed = false
+		return m, m.show(newFormScreen(m.s))
+	case formDoneMsg:
+		// The answers become what every later screen starts from (a form shown again is prefilled with
+		// them), and they are checked before anything is written.
+		m.choices, m.s.opts.Choices, m.formed = msg.choices, msg.choices, true
+		return m, m.show(newRecheck(m.s))
 	case stackReadyMsg:
 		m.metabaseURL = msg.url
 		return m, m.show(newWalkthrough(m.s, m.choices, msg.url))

@@ -31,6 +31,7 @@ var (
 var (
 	markOK      = okStyle.Render("✓")
 	markFail    = failStyle.Render("✗")
+	markWarn    = warnStyle.Render("!")
 	markCurrent = warnStyle.Render("▸")
 	markPending = dimStyle.Render("·")
 )

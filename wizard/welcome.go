@@ -6,20 +6,29 @@ import (
 
 	"github.com/charmbracelet/bubbles/spinner"
 	tea "github.com/charmbracelet/bubbletea"
+
+	sess "github.com/embedwizard/embedwizard/wizard/session"
 )
 
 // checksMsg carries the preflight's answer.
 type checksMsg struct{ checks []Check }
 
-// welcomeDoneMsg: the user read the welcome screen and goes on to the form.
+// welcomeDoneMsg: every check passed (warnings aside) and the user goes on: to the form, or, for the check
+// after the form, to the stack.
 type welcomeDoneMsg struct{}
+
+// editMsg: the checks failed on what the form can change (a port, a value given); the user goes back to it.
+type editMsg struct{}
 
 // quitMsg ends the wizard with err (nil after the final screen).
 type quitMsg struct{ err error }
 
 func quit(err error) tea.Cmd { return func() tea.Msg { return quitMsg{err} } }
 
-// welcome says in one screen what will happen and lists the prerequisites as they are checked.
+// welcome says in one screen what will happen and lists the prerequisites as they are checked. It is also
+// the gate before the first write: while a check fails it does not let the user on (issue: preflight before
+// writes), and after the form it checks again with the answers (a port typed there may be taken), going on
+// by itself when all pass.
 type welcome struct {
 	s             *session
 	width, height int
@@ -27,9 +36,16 @@ type welcome struct {
 	checking      bool
 	spin          spinner.Model
 	job           job
+	// afterForm: this is the check of the form's answers, just before the stack starts.
+	afterForm bool
+	// refused: Enter was pressed while a check failed; the screen says why it stays.
+	refused bool
 }
 
 func newWelcome(s *session) *welcome { return &welcome{s: s, spin: newSpinner()} }
+
+// newRecheck is the welcome screen as the check of the form's answers.
+func newRecheck(s *session) *welcome { return &welcome{s: s, spin: newSpinner(), afterForm: true} }
 
 func (w *welcome) Init() tea.Cmd { return tea.Batch(w.check(), w.spin.Tick) }
 
@@ -37,8 +53,9 @@ func (w *welcome) Init() tea.Cmd { return tea.Batch(w.check(), w.spin.Tick) }
 func (w *welcome) check() tea.Cmd {
 	w.checking = true
 	var cmd tea.Cmd
+	c := w.s.opts.Choices // read here, not in the job's goroutine: the form's answers replace it
 	w.job, cmd = w.s.start(func(func(tea.Msg)) tea.Msg {
-		return checksMsg{w.s.opts.Engine.Preflight(w.s.ctx, w.s.opts.Choices)}
+		return checksMsg{w.s.opts.Engine.Preflight(w.s.ctx, c)}
 	})
 	return cmd
 }
@@ -48,7 +65,10 @@ func (w *welcome) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		w.width, w.height = msg.Width, msg.Height
 	case checksMsg:
-		w.checks, w.checking = msg.checks, false
+		w.checks, w.checking, w.refused = msg.checks, false, false
+		if w.afterForm && !w.failed() {
+			return w, func() tea.Msg { return welcomeDoneMsg{} }
+		}
 	case spinner.TickMsg:
 		if !w.checking {
 			return w, nil
@@ -59,12 +79,20 @@ func (w *welcome) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.KeyMsg:
 		switch msg.String() {
 		case "enter":
-			if !w.checking {
+			switch {
+			case w.checking:
+			case w.failed(): // nothing is written while a check fails
+				w.refused = true
+			default:
 				return w, func() tea.Msg { return welcomeDoneMsg{} }
 			}
 		case "r":
 			if !w.checking {
 				return w, tea.Batch(w.check(), w.spin.Tick)
+			}
+		case "e":
+			if !w.checking && w.failed() && w.formFixes() {
+				return w, func() tea.Msg { return editMsg{} }
 			}
 		case "q", "esc":
 			return w, quit(ErrQuit)
@@ -94,7 +122,11 @@ func (w *welcome) View() string {
 	} {
 		b.WriteString(hanging(fmt.Sprintf("  %d. ", i+1), line, w.width) + "\n")
 	}
-	b.WriteString("\n" + headStyle.Render("Prerequisites") + "\n")
+	head := "Prerequisites"
+	if w.afterForm {
+		head = "Prerequisites, checked again with your answers"
+	}
+	b.WriteString("\n" + headStyle.Render(head) + "\n")
 	if w.checking {
 		b.WriteString("  " + w.spin.View() + " checking Docker, ports and memory…\n")
 	} else {
@@ -107,32 +139,63 @@ func (w *welcome) View() string {
 	case w.checking:
 		b.WriteString(help("q", "quit"))
 	case w.failed():
-		b.WriteString(wrap("Fix what is marked ✗ and press r, or go on: ports can be changed in the form.", w.width) + "\n")
-		b.WriteString(help("enter", "continue", "r", "check again", "q", "quit"))
+		n := len(sess.Failed(w.checks))
+		say := fmt.Sprintf("%d %s marked ✗: fix %s as said under it and press r. Nothing has been changed yet, and nothing will be until every check passes.",
+			n, plural(n, "check is", "checks are"), plural(n, "it", "each"))
+		if w.refused {
+			say = "Cannot go on yet: " + say
+		}
+		keys := []string{"r", "check again"}
+		if w.formFixes() {
+			say += " Or press e to change " + plural(n, "it", "them") + " in the form."
+			keys = append(keys, "e", "change in the form")
+		}
+		b.WriteString(wrap(say, w.width) + "\n")
+		b.WriteString(help(append(keys, "q", "quit")...))
 	default:
 		b.WriteString(help("enter", "continue", "q", "quit"))
 	}
 	return b.String()
 }
 
-func (w *welcome) failed() bool {
-	for _, ch := range w.checks {
-		if !ch.OK {
-			return true
+// failed reports whether a check failed; a check that passed with a warning (Warn) lets the user on.
+func (w *welcome) failed() bool { return len(sess.Failed(w.checks)) > 0 }
+
+// formFixes reports whether the form can fix every failing check: Metabase's or the host app's port, or a
+// value given (flags, saved state) that the form asks for again.
+func (w *welcome) formFixes() bool { return formFixes(w.checks) }
+
+// formFixes reports whether the form can fix every failing one of checks.
+func formFixes(checks []Check) bool {
+	for _, ch := range sess.Failed(checks) {
+		switch ch.Name {
+		case "port", "host app port", "choices":
+		default:
+			return false
 		}
 	}
-	return false
+	return true
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // checkLine renders one check: mark, name, what was found and, when it failed, the fix under it.
 func checkLine(ch Check, width int) string {
 	mark := markOK
-	if !ch.OK {
+	switch {
+	case !ch.OK:
 		mark = markFail
+	case ch.Warn:
+		mark = markWarn
 	}
 	head := fmt.Sprintf("  %s %-11s ", mark, ch.Name)
 	out := hanging(head, ch.Detail, width) + "\n"
-	if !ch.OK && ch.Fix != "" {
+	if (!ch.OK || ch.Warn) && ch.Fix != "" {
 		out += hanging(strings.Repeat(" ", 16), "fix: "+ch.Fix, width) + "\n"
 	}
 	return out

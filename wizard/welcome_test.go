@@ -1,8 +1,10 @@
 package wizard
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/charmbracelet/x/exp/teatest"
 )
@@ -24,10 +26,25 @@ func TestWelcome(t *testing.T) {
 			name: "port taken says what to do",
 			checks: []Check{
 				{Name: "Docker", OK: true, Detail: "Docker 20.10.24 answers"},
-				{Name: "Port 3000", Detail: "in use by another program", Fix: "choose another Metabase port in the form, or stop that program"},
+				{Name: "port", Detail: "127.0.0.1:3000 is held by another program", Fix: "stop it, or choose another port for Metabase"},
 			},
 			golden: true,
-			want:   []string{"✗ Port 3000", "fix: choose another Metabase port", "r check again"},
+			want:   []string{"✗ port", "fix: stop it", "r check again", "e change in the form", "Nothing has been"},
+		},
+		{
+			name: "Docker down: only fixing it helps",
+			checks: []Check{
+				{Name: "docker", Detail: "nothing answers on unix:///var/run/docker.sock", Fix: "start it (`sudo systemctl start docker`)"},
+				{Name: "port", Detail: "127.0.0.1:3000 is held by another program", Fix: "stop it, or choose another port for Metabase"},
+			},
+			want: []string{"✗ docker", "✗ port", "2 checks are marked ✗", "r check again"},
+		},
+		{
+			name: "low memory is a warning, not a stop",
+			checks: []Check{
+				{Name: "memory", OK: true, Warn: true, Detail: "the engine has 2 GiB; Metabase's container needs 2 GiB and more", Fix: "give the engine 4 GiB"},
+			},
+			want: []string{"! memory", "fix: give the engine 4 GiB", "enter continue"},
 		},
 		{
 			name: "malformed license from the environment",
@@ -78,5 +95,68 @@ func TestWelcomeEnterGoesToForm(t *testing.T) {
 	w.waitFor("Your choices")
 	if m := w.finish(); m.err != nil {
 		t.Fatalf("quit with %v", m.err)
+	}
+}
+
+// The welcome screen is the gate before the first write: while a check fails, Enter does not leave it, and
+// nothing starts; once the prerequisite is fixed, r and Enter go on.
+func TestWelcomeBlocksWhileACheckFails(t *testing.T) {
+	eng := newEngine()
+	eng.checks = []Check{{Name: "docker", Detail: "nothing answers on unix:///var/run/docker.sock", Fix: "start Docker"}}
+	w := startWizard(t, eng, nil)
+	w.waitFor("r check again")
+	w.key("enter")
+	w.waitFor("Cannot go on yet")
+	w.key("e") // the form cannot fix Docker
+	w.key("enter")
+	time.Sleep(100 * time.Millisecond)
+	w.read()
+	if strings.Contains(w.out.String(), "Your choices") {
+		t.Fatal("Enter on a failing check went on to the form")
+	}
+	eng.setChecks([]Check{{Name: "docker", OK: true, Detail: "Docker 20.10.24 answers"}})
+	w.key("r")
+	w.waitFor("enter continue")
+	w.key("enter")
+	w.waitFor("Your choices")
+	w.finish()
+	if calls, _, _ := eng.snapshot(); len(calls) != 0 {
+		t.Errorf("the stack started %d times from the welcome screen", len(calls))
+	}
+}
+
+// A port taken can be changed in the form; the form's answers are checked again before the stack starts,
+// which happens only once they pass.
+func TestWelcomePortTakenChangedInTheForm(t *testing.T) {
+	eng := newEngine()
+	eng.stackHold = make(chan struct{})
+	eng.preflight = func(c Choices) []Check {
+		if c.MetabasePort == 3000 {
+			return []Check{{Name: "port", Detail: "127.0.0.1:3000 is held by another program", Fix: "stop it, or choose another port for Metabase"}}
+		}
+		return []Check{{Name: "port", OK: true, Detail: fmt.Sprintf("127.0.0.1:%d is free", c.MetabasePort)}}
+	}
+	w := startWizard(t, eng, nil)
+	w.waitFor("e change in the form")
+	w.key("e")
+	// Enter through the form first, keeping the taken port: the check after the form stops again.
+	keep := append([]answer(nil), enterThrough...)
+	keep[len(keep)-1].after = "checked again with your answers"
+	w.fill(keep)
+	w.waitFor("e change in the form")
+	if calls, _, _ := eng.snapshot(); len(calls) != 0 {
+		t.Fatalf("the stack started with the port taken: %+v", calls)
+	}
+	w.key("e")
+	w.fill(append([]answer{{field: "Metabase port", keys: []string{"ctrl+u", "3366"}}}, enterThrough[1:]...))
+	w.waitFor("Starting Metabase")
+	w.finish()
+	calls, _, _ := eng.snapshot()
+	if len(calls) != 1 || calls[0].MetabasePort != 3366 {
+		t.Fatalf("stack calls = %+v, want one, on port 3366", calls)
+	}
+	last := eng.preflights()[len(eng.preflights())-1]
+	if last.MetabasePort != 3366 {
+		t.Errorf("the last preflight checked port %d, want the form's 3366", last.MetabasePort)
 	}
 }
