@@ -92,7 +92,7 @@ func TestDoctor(t *testing.T) {
 				t.Cleanup(other.Close)
 			},
 			wantCode: exitPrereq,
-			want:     []string{"✗ host app port", "in use by another program"},
+			want:     []string{"✗ host app port", "is in use: 127.0.0.1:", "is held by "},
 		},
 	}
 	for _, tt := range tests {

@@ -90,6 +90,7 @@ func (s *Session) Rebuild(ctx context.Context, emit func(Event)) error {
 	}
 	st := s.cfg.State
 	ForgetStack(st)
+	forgetVolumeVersion(s.cfg.StateDir)
 	if st.Stack.Snapshot != "" {
 		if err := os.Remove(st.Stack.Snapshot); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("remove the old snapshot: %w", err)
@@ -104,7 +105,6 @@ func (s *Session) Rebuild(ctx context.Context, emit func(Event)) error {
 func ForgetStack(st *plan.State) {
 	st.Stack.ContainerID, st.Stack.Volume = "", ""
 	st.Steps = nil
-	forgetVolumeVersion(st)
 }
 
 // Down stops and removes the container of a state directory, and with volumes its data too (then the state
@@ -124,6 +124,7 @@ func Down(ctx context.Context, dir string, st *plan.State, volumes bool) error {
 	if !volumes {
 		return nil
 	}
+	forgetVolumeVersion(dir)
 	if _, err := os.Stat(filepath.Join(dir, plan.StateFile)); err != nil {
 		return nil // found by its labels alone: there is no state to update
 	}

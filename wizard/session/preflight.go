@@ -2,12 +2,13 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/embedwizard/embedwizard/stack"
 	"github.com/embedwizard/embedwizard/stack/metabase"
 	"github.com/embedwizard/embedwizard/wizard/plan"
 )
@@ -103,16 +104,19 @@ func LicenseCheck(ch Choices, from string, interactive, rehearsal bool) Check {
 	return c
 }
 
-// HostPortCheck says whether the host app's port is free on 127.0.0.1.
+// HostPortCheck says whether the host app's port is free on 127.0.0.1, by the stack's one rule (ProbePort).
+// Unlike Metabase's port, which Docker publishes as root, any failure to listen counts: the host app listens
+// as this user.
 func HostPortCheck(port int) Check {
 	c := Check{Name: "host app port", OK: true, Detail: strconv.Itoa(port) + " is free for the host app"}
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	if err != nil {
-		c.OK, c.Detail = false, "the host app's port "+strconv.Itoa(port)+" is in use by another program"
+	switch err := stack.ProbePort(port); {
+	case errors.Is(err, stack.ErrPortInUse):
+		c.OK, c.Detail = false, "the host app's port "+strconv.Itoa(port)+" is in use: "+strings.TrimPrefix(err.Error(), stack.ErrPortInUse.Error()+": ")
 		c.Fix = "stop it (an earlier `embedwizard host`?) or choose another port for the host app"
-		return c
+	case err != nil:
+		c.OK, c.Detail = false, "the host app cannot listen on port "+strconv.Itoa(port)+": "+err.Error()
+		c.Fix = "choose another port for the host app (above 1023 for an unprivileged user)"
 	}
-	ln.Close()
 	return c
 }
 

@@ -12,7 +12,6 @@ import (
 
 	"github.com/embedwizard/embedwizard/internal/secretfile"
 	"github.com/embedwizard/embedwizard/stack"
-	"github.com/embedwizard/embedwizard/wizard/plan"
 )
 
 // The version floor, wired into a run (the table and its sources: stack/imagefloor.go, docs/reset-notes.md §3).
@@ -116,7 +115,7 @@ func (s *Session) banner(msg string, emit func(Event)) {
 // for a new pull. It reads only (Docker's image list and the state directory).
 func (s *Session) versionCheck(ctx context.Context, stk *stack.Stack) Check {
 	c := Check{Name: checkVersion, OK: true}
-	image, recorded, o := s.cfg.Stack.Image, s.cfg.State.MetabaseVersion, s.cfg.Overrides
+	image, recorded, o := s.cfg.Stack.Image, s.volumeVersion(), s.cfg.Overrides
 	verdict, err := stack.CheckImageVersion(image, o.allow())
 	version := verdict.Version.String()
 	switch {
@@ -184,7 +183,7 @@ func floorFix(err error, image string) string {
 // the floor: a tag without a version is pulled again once; otherwise the container is stopped (a vulnerable
 // Metabase must not stay up) and the run refused. It records the version for the next run's downgrade check.
 func (s *Session) checkRunning(ctx context.Context, stk *stack.Stack, info stack.Info, emit func(Event)) (retry bool, err error) {
-	v, st := info.MetabaseVersion, s.cfg.State
+	v, recorded := info.MetabaseVersion, s.volumeVersion()
 	if v == "" {
 		emit(Event{Kind: Warning, Message: "Metabase reported no version: the security floor could not be checked"})
 		return false, nil
@@ -204,7 +203,7 @@ func (s *Session) checkRunning(ctx context.Context, stk *stack.Stack, info stack
 			s.repulled = true
 			s.cfg.Stack.Pull, s.cfg.Stack.Recreate = stack.PullAlways, true
 			emit(Event{Kind: Info, Message: fmt.Sprintf("%s here is Metabase %s, below its line's security floor: pulling it again", s.cfg.Stack.Image, v)})
-			s.rememberVersion(info.ImageID, v)
+			s.remember(info.ImageID, v, true)
 			return true, nil
 		}
 		return refuse(err)
@@ -212,13 +211,13 @@ func (s *Session) checkRunning(ctx context.Context, stk *stack.Stack, info stack
 	for _, w := range verdict.Warnings {
 		s.banner(w, emit)
 	}
-	if err := stack.CheckVolumeVersion(v, st.MetabaseVersion, s.cfg.Overrides.Downgrade); err != nil {
-		return refuse(err)
+	if err := stack.CheckVolumeVersion(v, recorded, false); err != nil {
+		if !s.cfg.Overrides.Downgrade {
+			return refuse(err)
+		}
+		s.banner(fmt.Sprintf("DOWNGRADE (allowed by --allow-downgrade): Metabase %s on a data volume last run by %s", v, recorded), emit)
 	}
-	if was, err := stack.ParseImageVersion(st.MetabaseVersion); err != nil || !verdictVersion(v).Less(was) {
-		st.MetabaseVersion = v // the newest that ran on the volume: a forced downgrade does not lower it
-	}
-	s.rememberVersion(info.ImageID, v)
+	s.remember(info.ImageID, v, true)
 	return false, nil
 }
 
@@ -227,27 +226,69 @@ func verdictVersion(v string) stack.ImageVersion {
 	return iv
 }
 
-// ImageVersionsFile records which Metabase version each local image reported when it ran here, so that a
-// "latest" whose version its tag does not say is judged before it runs again.
-const ImageVersionsFile = "image-versions.json"
+// VersionsFile records, in the state directory, the newest Metabase that ran on the data volume (for the
+// downgrade check; plan.State.MetabaseVersion is the version last seen, which a forced downgrade lowers) and
+// which version each local image reported when it ran here, so that a "latest" whose tag says no version is
+// judged before it runs again.
+const VersionsFile = "versions.json"
 
-func (s *Session) imageVersions() map[string]string {
-	m := map[string]string{}
-	if b, err := os.ReadFile(filepath.Join(s.cfg.StateDir, ImageVersionsFile)); err == nil {
-		json.Unmarshal(b, &m)
-	}
-	return m
+type versions struct {
+	Volume string            `json:"volume,omitempty"`
+	Images map[string]string `json:"images,omitempty"` // image id -> version reported
 }
 
-// rememberVersion notes what image id reported; a failure only costs the early check next time.
-func (s *Session) rememberVersion(imageID, version string) {
-	if s.cfg.StateDir == "" || imageID == "" {
+func loadVersions(dir string) versions {
+	var v versions
+	if b, err := os.ReadFile(filepath.Join(dir, VersionsFile)); err == nil {
+		json.Unmarshal(b, &v)
+	}
+	if v.Images == nil {
+		v.Images = map[string]string{}
+	}
+	return v
+}
+
+func (v versions) save(dir string) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return secretfile.Write(filepath.Join(dir, VersionsFile), b)
+}
+
+// volumeVersion is the newest Metabase recorded on the data volume, "" when none.
+func (s *Session) volumeVersion() string {
+	if s.cfg.StateDir == "" {
+		return ""
+	}
+	return loadVersions(s.cfg.StateDir).Volume
+}
+
+// remember notes what image id reported and, when ranOnVolume, raises the volume's record to it; a failure
+// only costs the early checks next time.
+func (s *Session) remember(imageID, version string, ranOnVolume bool) {
+	if s.cfg.StateDir == "" {
 		return
 	}
-	m := s.imageVersions()
-	m[imageID] = version
-	if b, err := json.Marshal(m); err == nil {
-		secretfile.Write(filepath.Join(s.cfg.StateDir, ImageVersionsFile), b)
+	v := loadVersions(s.cfg.StateDir)
+	if imageID != "" {
+		v.Images[imageID] = version
+	}
+	if was, err := stack.ParseImageVersion(v.Volume); ranOnVolume && (err != nil || !verdictVersion(version).Less(was)) {
+		v.Volume = version // the newest that ran on the volume: a forced downgrade does not lower it
+	}
+	v.save(s.cfg.StateDir)
+}
+
+// forgetVolumeVersion drops the record of a data volume that is gone.
+func forgetVolumeVersion(dir string) {
+	if dir == "" {
+		return
+	}
+	v := loadVersions(dir)
+	if v.Volume != "" {
+		v.Volume = ""
+		v.save(dir)
 	}
 }
 
@@ -261,8 +302,5 @@ func (s *Session) localVersion(ctx context.Context, stk *stack.Stack) (version s
 	if _, err := stack.ParseImageVersion(img.Version); err == nil {
 		return img.Version, img.Digest != ""
 	}
-	return s.imageVersions()[img.ID], img.Digest != ""
+	return loadVersions(s.cfg.StateDir).Images[img.ID], img.Digest != ""
 }
-
-// forgetVolumeVersion drops the version recorded for a data volume that is gone.
-func forgetVolumeVersion(st *plan.State) { st.MetabaseVersion = "" }

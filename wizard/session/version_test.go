@@ -2,7 +2,9 @@ package session
 
 import (
 	"errors"
+	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -15,7 +17,12 @@ func noDocker(t *testing.T, image, recorded string, o Overrides) *Session {
 	t.Helper()
 	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
 	dir := t.TempDir()
-	cfg := Config{StateDir: dir, State: &plan.State{MetabaseVersion: recorded}, Overrides: o}
+	if recorded != "" {
+		if err := (versions{Volume: recorded}).save(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := Config{StateDir: dir, State: &plan.State{}, Overrides: o}
 	cfg.Stack = stack.Config{StateDir: dir, Image: image, Port: 3917}
 	return New(cfg, Options{})
 }
@@ -123,8 +130,8 @@ func TestVersionOnceItRuns(t *testing.T) {
 					t.Errorf("err %v (fix %q), want a missing prerequisite naming %q", err, h.Do, tt.wantErr)
 				}
 			}
-			if tt.wantRecorded != "" && s.cfg.State.MetabaseVersion != tt.wantRecorded {
-				t.Errorf("recorded %q, want %q", s.cfg.State.MetabaseVersion, tt.wantRecorded)
+			if got := s.volumeVersion(); tt.wantRecorded != "" && got != tt.wantRecorded {
+				t.Errorf("recorded %q, want %q", got, tt.wantRecorded)
 			}
 			if tt.banner != "" && (len(events) == 0 || !events[len(events)-1].Banner || !strings.Contains(events[len(events)-1].Message, tt.banner)) {
 				t.Errorf("no banner event with %q: %+v", tt.banner, events)
@@ -145,5 +152,35 @@ func TestFloorWarningsAndRunning(t *testing.T) {
 	r := RunningOf(stack.Status{Image: "metabase/metabase-enterprise:latest", ImageDigest: "sha256:abc", Version: "v1.62.15"}, "v1.64.1")
 	if s := r.String(); !strings.Contains(s, "Metabase v1.62.15, image metabase/metabase-enterprise:latest (sha256:abc)") || len(r.Warnings) != 1 {
 		t.Errorf("Running = %q, warnings %q", s, r.Warnings)
+	}
+}
+
+// TestHostPortCheck: the host app's port by the stack's one rule; a held port names who holds it.
+func TestHostPortCheck(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	free := held
+	ln, err = net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(held))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if ln2, err := net.Listen("tcp", "127.0.0.1:0"); err == nil {
+		free = ln2.Addr().(*net.TCPAddr).Port
+		ln2.Close()
+	}
+	for _, tt := range []struct {
+		port int
+		ok   bool
+		want string
+	}{{free, true, "is free for the host app"}, {held, false, "is in use: 127.0.0.1:" + strconv.Itoa(held) + " is held by "}} {
+		c := HostPortCheck(tt.port)
+		if c.OK != tt.ok || !strings.Contains(c.Detail, tt.want) || (!c.OK && c.Fix == "") {
+			t.Errorf("HostPortCheck(%d) = %+v, want OK %v and %q", tt.port, c, tt.ok, tt.want)
+		}
 	}
 }
