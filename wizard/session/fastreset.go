@@ -49,6 +49,7 @@ func (c *Config) applyFastReset(given, on bool) {
 // fastSnapshot takes Metabase's own snapshot of the configured app database under a new name kept in the state
 // directory (0600).
 func (s *Session) fastSnapshot(ctx context.Context, url string, emit func(Event)) error {
+	emit = orNop(emit)
 	mb, err := metabase.New(url)
 	if err != nil {
 		return err
