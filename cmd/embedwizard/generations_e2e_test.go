@@ -323,3 +323,56 @@ func imageWithEnv(t *testing.T, docker *client.Client, base string, env ...strin
 	t.Cleanup(func() { stacktest.RemoveImage(t, ref) })
 	return ref
 }
+
+// TestE2EDryRunThreeStates: `up --dry-run --metabase-url` with the real binary on a fresh Metabase, on one a
+// run left half configured (it stopped at the tenant groups), and on a configured one. Each exits as
+// terraform plan -detailed-exitcode does (2 changes pending, 0 nothing to change) and writes nothing.
+func TestE2EDryRunThreeStates(t *testing.T) {
+	bin, _ := binaries(t)
+	for _, tc := range []struct {
+		name    string
+		prepare func(t *testing.T, srv *metabasetest.Server, dir string)
+		code    int
+		says    []string
+	}{
+		{name: "fresh", code: 2, says: []string{"~ ", "Nothing was written"}},
+		{name: "half-configured", code: 2, says: []string{"~ ", "Nothing was written"},
+			prepare: func(t *testing.T, srv *metabasetest.Server, dir string) {
+				// The run stops at the first group it creates, as when Metabase goes away half way.
+				srv.InjectFault(metabasetest.Fault{Method: "POST", Path: "/api/permissions/group", Status: 500, Body: `{"message":"down for a moment"}`})
+				if code, out := upBinary(t, bin, dir, "--metabase-url", srv.URL); code != 1 {
+					t.Fatalf("the faulted run: exit %d, want 1:\n%s", code, out)
+				}
+				srv.ClearFaults()
+			}},
+		{name: "configured", code: 0, says: []string{"Nothing to change"},
+			prepare: func(t *testing.T, srv *metabasetest.Server, dir string) {
+				if code, out := upBinary(t, bin, dir, "--metabase-url", srv.URL); code != 0 {
+					t.Fatalf("configure: exit %d:\n%s", code, out)
+				}
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := metabasetest.NewServer(metabasetest.Options{})
+			t.Cleanup(srv.Close)
+			dir := t.TempDir()
+			if tc.prepare != nil {
+				tc.prepare(t, srv, dir)
+			}
+			srv.ResetRequests()
+			code, out := upBinary(t, bin, dir, "--dry-run", "--metabase-url", srv.URL)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d:\n%s", code, tc.code, out)
+			}
+			for _, s := range tc.says {
+				if !strings.Contains(out, s) {
+					t.Errorf("the dry run does not say %q:\n%s", s, out)
+				}
+			}
+			if n, w := writesOf(srv.Requests()); n != 0 {
+				t.Errorf("the dry run made %d writes: %v", n, w)
+			}
+			t.Logf("dry run, %s Metabase: exit %d, %d API calls, 0 writes\n%s", tc.name, code, len(srv.Requests()), out)
+		})
+	}
+}
