@@ -113,6 +113,9 @@ func (s *Session) stack() (*stack.Stack, error) {
 // use. It returns Metabase's URL.
 func (s *Session) StartStack(ctx context.Context, emit func(Event)) (string, error) {
 	emit = orNop(emit)
+	if err := s.refuseBeforeStart(ctx); err != nil {
+		return "", err
+	}
 	for {
 		info, err := s.startStack(ctx, emit)
 		if err != nil {

@@ -158,6 +158,15 @@ func (s *Session) versionCheck(ctx context.Context, stk *stack.Stack) Check {
 	return c
 }
 
+// refuseBeforeStart applies the preflight's version line again just before the stack starts, without Docker:
+// the wizard's form may have changed the image since the preflight ran.
+func (s *Session) refuseBeforeStart(ctx context.Context) error {
+	if c := s.versionCheck(ctx, nil); !c.OK {
+		return Kind(ErrPrereq, &Failure{Err: fmt.Errorf("%s; nothing was changed", c.Detail), Hint: c.Hint()})
+	}
+	return nil
+}
+
 // floorFix is what to do about a refusal of the floor.
 func floorFix(err error, image string) string {
 	repo := image
@@ -295,6 +304,9 @@ func forgetVolumeVersion(dir string) {
 // localVersion is the version of the configured image on this machine, as its label or an earlier run says
 // ("" when unknown), and whether it came from a registry (which may have a newer one).
 func (s *Session) localVersion(ctx context.Context, stk *stack.Stack) (version string, pulled bool) {
+	if stk == nil {
+		return "", false
+	}
 	img, ok, err := stk.LocalImage(ctx)
 	if err != nil || !ok {
 		return "", false

@@ -73,6 +73,9 @@ func TestVersionCheckInThePreflight(t *testing.T) {
 					t.Errorf("lacks %q:\n%s\nfix: %s", w, c.Detail, c.Fix)
 				}
 			}
+			if err := s.refuseBeforeStart(t.Context()); (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrPrereq)) {
+				t.Errorf("just before the start: %v, want refused %v", err, !tt.ok)
+			}
 			b := strings.Join(s.Banners(), "\n")
 			if (tt.banner == "") != (b == "") || !strings.Contains(b, tt.banner) {
 				t.Errorf("banners %q, want one with %q", b, tt.banner)
