@@ -23,6 +23,9 @@ type Engine interface {
 	Serve(ctx context.Context, st *plan.State, emit func(sess.Event)) (sess.HostApp, error)
 	// Open opens url in the user's browser.
 	Open(url string) error
+	// Checklist verifies Metabase now and reads its own embedding checklist beside our checkpoints; it only
+	// reads, and says in the report when Metabase has none or could not be asked.
+	Checklist(ctx context.Context, st *plan.State) *sess.ChecklistReport
 }
 
 // Plan is a plan bound to its session: its events arrive as the session's.
@@ -71,6 +74,10 @@ func (e sessionEngine) Serve(ctx context.Context, st *plan.State, emit func(sess
 }
 
 func (e sessionEngine) Open(url string) error { return e.s.Open(url) }
+
+func (e sessionEngine) Checklist(ctx context.Context, st *plan.State) *sess.ChecklistReport {
+	return sess.ReadChecklist(ctx, st)
+}
 
 type sessionPlan struct {
 	s *sess.Session

@@ -64,6 +64,8 @@ type fakeEngine struct {
 	hostDone    chan error // when set, the first Serve's Done; the test sends its end
 	// preflight, when set, gives the checks for the choices checked (instead of checks).
 	preflight func(Choices) []Check
+	// beforeChecklist, when set, runs before the checklist is read (a test changing Metabase by hand).
+	beforeChecklist func(st *plan.State)
 
 	mu         sync.Mutex
 	stackCalls []Choices
@@ -155,6 +157,14 @@ func (f *fakeEngine) Open(url string) error {
 	return nil
 }
 
+// Checklist is the session's: Metabase's checklist read from the plan's emulator, beside a real audit.
+func (f *fakeEngine) Checklist(ctx context.Context, st *plan.State) *sess.ChecklistReport {
+	if f.beforeChecklist != nil {
+		f.beforeChecklist(st)
+	}
+	return sess.ReadChecklist(ctx, st)
+}
+
 func (f *fakeEngine) snapshot() (stackCalls []Choices, opened []string, serveCtx context.Context) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -168,6 +178,8 @@ func (f *fakeEngine) snapshot() (stackCalls []Choices, opened []string, serveCtx
 type fakePlan struct {
 	steps []plan.StepInfo
 	st    *plan.State
+	// version is the emulator's Metabase version (metabasetest.Options.Version); "" is its default.
+	version string
 
 	mu        sync.Mutex
 	srv       *metabasetest.Server
@@ -200,7 +212,7 @@ func (p *fakePlan) plan() Plan {
 	if p.real != nil {
 		return p.real
 	}
-	p.srv = metabasetest.NewServer(metabasetest.Options{LicenseToken: metabasetest.TestLicenseToken})
+	p.srv = metabasetest.NewServer(metabasetest.Options{LicenseToken: metabasetest.TestLicenseToken, Version: p.version})
 	servers = append(servers, p.srv)
 	cfg := sess.Config{Choices: defaultChoices(), State: p.st}
 	// localhost, like the host app's origin: the same site, as on a user's machine.

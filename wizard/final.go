@@ -25,6 +25,9 @@ type hostDownMsg struct{ err error }
 // openedMsg: the browser was asked to open /analytics.
 type openedMsg struct{ err error }
 
+// checklistMsg carries Metabase's own checklist beside ours.
+type checklistMsg struct{ r *sess.ChecklistReport }
+
 // final serves the host app, opens /analytics, and says how to sign in and what to type next. q stops
 // the host app; Metabase keeps running.
 type final struct {
@@ -44,6 +47,9 @@ type final struct {
 	opened  bool
 	openErr error
 	reveal  bool
+	// checklist is Metabase's own verdict, read once the host app runs (after the snapshot's restart).
+	checklist *sess.ChecklistReport
+	asked     bool
 }
 
 func newFinal(s *session, st *plan.State, metabaseURL string, checks [][]string, warnings []string) *final {
@@ -92,12 +98,14 @@ func (f *final) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if f.err != nil {
 			return f, nil
 		}
-		watch := f.watch(msg.host.Done)
-		if f.s.opts.NoBrowser {
-			return f, watch
+		cmds := []tea.Cmd{f.watch(msg.host.Done), f.readChecklist()}
+		if !f.s.opts.NoBrowser {
+			url := f.analytics()
+			cmds = append(cmds, func() tea.Msg { return openedMsg{f.s.opts.Engine.Open(url)} })
 		}
-		url := f.analytics()
-		return f, tea.Batch(watch, func() tea.Msg { return openedMsg{f.s.opts.Engine.Open(url)} })
+		return f, tea.Batch(cmds...)
+	case checklistMsg:
+		f.checklist = msg.r
 	case hostDownMsg:
 		f.down = msg.err
 	case openedMsg:
@@ -209,11 +217,68 @@ func (f *final) View() string {
 	return b.String()
 }
 
+// readChecklist asks Metabase for its checklist once; Metabase is up again after the snapshot by now.
+func (f *final) readChecklist() tea.Cmd {
+	if f.asked {
+		return nil
+	}
+	f.asked = true
+	st := f.st
+	_, cmd := f.s.start(func(func(tea.Msg)) tea.Msg {
+		return checklistMsg{f.s.opts.Engine.Checklist(f.s.ctx, st)}
+	})
+	return cmd
+}
+
+// checklistView is Metabase's own checklist beside ours: in full (a summary and a line per item), and
+// compact (the summary and only the items where the two disagree), for a short terminal.
+func (f *final) checklistView() (full, compact []string) {
+	r := f.checklist
+	switch {
+	case r == nil:
+		line := dimStyle.Render("Metabase's own embedding checklist: asking Metabase…")
+		return []string{line}, []string{line}
+	case r.Error != "":
+		line := warnStyle.Render("Metabase's own embedding checklist could not be read: " + r.Error)
+		return []string{line}, []string{line}
+	case !r.Available:
+		line := dimStyle.Render("Metabase's own checklist: none here (Metabase 58+, embedding feature)")
+		return []string{line}, []string{line}
+	}
+	summary, items := checklistLines(*r)
+	if r.Disagreements > 0 {
+		summary = warnStyle.Render(summary)
+	}
+	full, compact = []string{summary}, []string{summary}
+	for i, it := range r.Items {
+		if !it.Disagree {
+			full = append(full, "  "+items[i])
+			continue
+		}
+		// In full a disagreement says why, wrapped; compact, one line that says where the why is.
+		mark, rest, _ := strings.Cut(items[i], " ")
+		for _, l := range strings.Split(hanging("  "+mark+" ", rest, f.width-2), "\n") {
+			full = append(full, warnStyle.Render(l))
+		}
+		ours := "not"
+		if it.OursOK != nil && *it.OursOK {
+			ours = "done"
+		}
+		metabase := "not"
+		if it.MetabaseDone {
+			metabase = "done"
+		}
+		compact = append(compact, warnStyle.Render(fmt.Sprintf("  ! %s: Metabase %s, ours %s (embedwizard doctor says why)", it.Label, metabase, ours)))
+	}
+	return full, compact
+}
+
 // banner is the rehearsal's line, or nothing.
 func (f *final) banner() string { return rehearsalLine(f.s.opts, f.width) }
 
-// verifiedView is what the checkpoints verified in at most rows lines: the first finding of each checkpoint,
-// then as many of the others as fit.
+// verifiedView is what the checkpoints verified, beside Metabase's own checklist, in at most rows lines:
+// the first finding of each checkpoint, the checklist (in full when it fits, else its summary and the
+// disagreements), then as many of the other findings as fit.
 func (f *final) verifiedView(rows int) string {
 	var lines, rest []string
 	for _, group := range f.checks {
@@ -223,14 +288,31 @@ func (f *final) verifiedView(rows int) string {
 	if len(lines) == 0 {
 		return ""
 	}
-	total := len(lines) + len(rest)
-	if total > rows {
-		rest = rest[:max(rows-1-len(lines), 0)]
+	full, checklist := f.checklistView()
+	if len(lines)+len(full) <= rows {
+		checklist = full
 	}
-	more := total - len(lines) - len(rest)
+	if len(lines)+len(checklist) > rows {
+		checklist = checklist[:max(rows-len(lines), 1)] // the summary at least
+	}
+	room := max(rows-len(lines)-len(checklist), 0)
+	more := 0
+	if len(rest) > room {
+		keep := max(room-1, 0) // one line says how many more
+		more, rest = len(rest)-keep, rest[:keep]
+		if room == 0 {
+			more = 0
+		}
+	}
 	var b strings.Builder
 	b.WriteString("\n" + headStyle.Render("Verified") + "\n")
-	for _, c := range append(lines, rest...) {
+	for _, c := range lines {
+		b.WriteString("  " + markOK + " " + ansi.Truncate(c, max(f.width-4, 10), "…") + "\n")
+	}
+	for _, c := range checklist {
+		b.WriteString("  " + ansi.Truncate(c, max(f.width-2, 10), "…") + "\n")
+	}
+	for _, c := range rest {
 		b.WriteString("  " + markOK + " " + ansi.Truncate(c, max(f.width-4, 10), "…") + "\n")
 	}
 	if more > 0 {

@@ -1,12 +1,18 @@
 package wizard
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"reflect"
 	"strings"
 	"testing"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/exp/teatest"
+
+	"github.com/embedwizard/embedwizard/stack/metabase"
+	"github.com/embedwizard/embedwizard/wizard/plan"
 )
 
 func TestFinal(t *testing.T) {
@@ -68,6 +74,7 @@ func TestFinal(t *testing.T) {
 			if !tt.noBrowser {
 				w.waitFor("opened in your browser")
 			}
+			w.waitFor(" shared") // Metabase's own checklist has answered
 			for _, k := range tt.keys {
 				w.key(k)
 				w.waitFor("hide passwords")
@@ -119,4 +126,72 @@ func TestFinalHostAppStops(t *testing.T) {
 	w.key("r")
 	w.waitFor("Done: the dashboard is embedded")
 	w.finish()
+}
+
+// TestFinalChecklist: the final screen shows Metabase's own checklist beside our checkpoints, says where the
+// two disagree, and says in one line when the version has none; within 80×24, and in full on a taller one.
+func TestFinalChecklist(t *testing.T) {
+	tests := []struct {
+		name    string
+		version string
+		height  int
+		change  func(t *testing.T, st *plan.State) // Metabase changed by hand after the run
+		want    []string
+		hide    []string
+	}{
+		{name: "64: agrees", want: []string{"Metabase's own checklist: ", "agrees with ours on all"}, hide: []string{"Dashboard created"}},
+		{name: "64 on a tall terminal: every item", height: 50,
+			want: []string{"agrees with ours on all", "✓ Dashboard created · ours ✓", "✓ SSO configured · ours ✓", "· Model created · not compared"}},
+		{name: "57: no checklist", version: "v1.57.6", want: []string{"Metabase's own checklist: none here (Metabase 58+, embedding feature)"}, hide: []string{"agrees"}},
+		{name: "group sync turned off by hand: disagrees", change: groupSyncOff,
+			want: []string{"DISAGREES with ours on 1 of 5 shared", "! SSO configured: Metabase done, ours not (embedwizard doctor says why)"}},
+		{name: "a disagreement on a tall terminal says why", change: groupSyncOff, height: 50,
+			want: []string{"DISAGREES with ours on 1 of 5 shared", "! SSO configured · ours ✗", "not as the quick start needs it"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			eng := newEngine()
+			eng.plan.version = tt.version
+			eng.plan.markDone("setup", "license", "dashboard", "embedding", "permissions", "groups", "sandbox", "jwt")
+			if tt.change != nil {
+				eng.beforeChecklist = func(st *plan.State) { tt.change(t, st) }
+			}
+			w := startWizard(t, eng, func(o *Options) { o.NoBrowser = true })
+			height := cmp.Or(tt.height, 24)
+			w.tm.Send(tea.WindowSizeMsg{Width: 80, Height: height})
+			w.toWalk()
+			w.key("a")
+			w.waitFor("Done: the dashboard is embedded")
+			w.waitFor(tt.want[0])
+			w.key("q")
+			view := w.tm.FinalModel(t).(*model).plainView()
+			for _, s := range append(tt.want, "q stop the host app") { // the keys' line is never cut off
+				if !strings.Contains(view, s) {
+					t.Errorf("final screen lacks %q:\n%s", s, view)
+				}
+			}
+			for _, s := range tt.hide {
+				if strings.Contains(view, s) {
+					t.Errorf("final screen shows %q:\n%s", s, view)
+				}
+			}
+			checkFits(t, view, 80, height)
+		})
+	}
+}
+
+// groupSyncOff turns off JWT group sync in Metabase, as an admin would by hand: Metabase still counts SSO
+// as configured, our JWT step does not.
+func groupSyncOff(t *testing.T, st *plan.State) {
+	ctx := context.Background()
+	mb, err := metabase.New(st.Config.MetabaseURL)
+	if err == nil {
+		err = mb.Login(ctx, st.Config.AdminEmail, st.Config.AdminPassword)
+	}
+	if err == nil {
+		err = mb.SetSetting(ctx, metabase.SettingJWTGroupSync, false)
+	}
+	if err != nil {
+		t.Errorf("turn group sync off: %v", err)
+	}
 }

@@ -106,6 +106,9 @@ func PrintStatus(w io.Writer, r sess.Report) {
 	default:
 		row("Container", "%s: `embedwizard up` starts it again", c.State)
 	}
+	if c := r.Container; c != nil && c.Exists {
+		row("Image", "%s", imageFacts(*c))
+	}
 	row("Host app", "%s  (serve it with `embedwizard host`)", r.HostApp.Analytics)
 	if r.DashboardPath != "" {
 		row("Dashboard", "%s%s", strings.TrimRight(r.Metabase.URL, "/"), r.DashboardPath)
@@ -130,11 +133,72 @@ func PrintStatus(w io.Writer, r sess.Report) {
 	if r.Snapshot != "" {
 		row("Snapshot", "%s  (`embedwizard reset` restores it)", r.Snapshot)
 	}
+	if r.Checklist != nil {
+		summary, items := checklistLines(*r.Checklist)
+		row("Checklist", "%s", summary)
+		for _, it := range items {
+			fmt.Fprintf(w, "  %s\n", it)
+		}
+	}
 	next := make([]string, len(r.Next))
 	for i, n := range r.Next {
 		next[i] = "embedwizard " + n
 	}
 	row("Next", "%s", strings.Join(next, ", "))
+}
+
+// imageFacts says exactly what the container runs: the image's version label and its registry digest.
+func imageFacts(c sess.ContainerReport) string {
+	version := cmpOr(c.ImageVersion, "no version label")
+	digest := cmpOr(c.ImageDigest, "no registry digest (built or loaded locally)")
+	return version + "  " + digest
+}
+
+// checklistLines are Metabase's own checklist beside ours: a summary, then one line per item (Metabase's
+// mark, its label, and ours; a disagreement says why). Marks: ✓ done, · not done, ! the two disagree.
+func checklistLines(r sess.ChecklistReport) (summary string, items []string) {
+	switch {
+	case r.Error != "":
+		return "Metabase's own embedding checklist could not be read: " + r.Error, nil
+	case !r.Available:
+		return r.Note, nil
+	}
+	// Short enough for the final screen's 80 columns.
+	summary = fmt.Sprintf("Metabase's own checklist: %d of %d done", r.Done, len(r.Items))
+	switch {
+	case r.Disagreements > 0:
+		summary += fmt.Sprintf(", DISAGREES with ours on %d of %d shared", r.Disagreements, r.Shared)
+	case r.Shared > 0:
+		summary += fmt.Sprintf(", agrees with ours on all %d shared", r.Shared)
+	}
+	for _, it := range r.Items {
+		items = append(items, checklistItemLine(it))
+	}
+	return summary, items
+}
+
+// checklistItemLine is one item: "✓ Dashboard created · ours ✓ Save the X-ray (…)".
+func checklistItemLine(it sess.ChecklistItem) string {
+	mark := "·"
+	if it.MetabaseDone {
+		mark = "✓"
+	}
+	if it.Disagree {
+		mark = "!"
+	}
+	line := mark + " " + it.Label + " · "
+	switch {
+	case it.OursOK == nil:
+		line += "not compared"
+	case *it.OursOK:
+		line += "ours ✓ " + it.Ours
+	default:
+		line += "ours ✗ " + it.Ours
+	}
+	if it.Note != "" {
+		line += ": " + it.Note
+	}
+	return line
 }
 
 // PrintCheck is one line of `doctor`: ✓ or ✗, and the fix under a failure.

@@ -127,6 +127,81 @@ type Report struct {
 	Tenants       []TenantReport `json:"tenants"`
 	// Next are the commands that work on this install: reset and down only where embedwizard runs Metabase.
 	Next []string `json:"next"`
+	// Checklist is Metabase's own embedding checklist beside our checkpoints as verified now; nil when Metabase
+	// was not asked (it does not answer, or no step has run yet).
+	Checklist *ChecklistReport `json:"checklist,omitempty"`
+}
+
+// ChecklistReport is Metabase's own verdict on the embedding setup (GET /api/ee/embedding-hub/checklist,
+// Metabase 58+ with the embedding feature) item by item beside ours (plan.Audit, now), from
+// plan.ChecklistBeside. The final screen, `status` and `doctor` show it.
+type ChecklistReport struct {
+	// Available: this Metabase has the checklist. Without it, Note says so in one line.
+	Available bool   `json:"available"`
+	Note      string `json:"note,omitempty"`
+	// Error is set when it could not be read (Metabase unreachable, the admin refused).
+	Error string          `json:"error,omitempty"`
+	Items []ChecklistItem `json:"items,omitempty"`
+	// Done counts the items Metabase counts done; Shared those both verdicts cover; Disagreements those
+	// where the two differ.
+	Done          int `json:"done"`
+	Shared        int `json:"shared"`
+	Disagreements int `json:"disagreements"`
+}
+
+// ChecklistItem is one item of Metabase's checklist and, when the quick start covers it, ours.
+type ChecklistItem struct {
+	Key          string `json:"key"`
+	Label        string `json:"label"`
+	MetabaseDone bool   `json:"metabase_done"`
+	// Ours names the steps and checkpoints that verify the same thing; OursOK is their verdict, nil when
+	// not compared (not part of the quick start, or the audit stopped before).
+	Ours     string `json:"ours,omitempty"`
+	OursOK   *bool  `json:"ours_ok,omitempty"`
+	Disagree bool   `json:"disagree,omitempty"`
+	// Note says why the two differ (always for a disagreement), or why the item is not compared.
+	Note string `json:"note,omitempty"`
+}
+
+// NewChecklistReport is the report of a comparison (plan.ChecklistBeside, (*plan.Plan).Checklist).
+func NewChecklistReport(c plan.ChecklistComparison) *ChecklistReport {
+	r := &ChecklistReport{Available: len(c.Rows) > 0, Note: c.Note}
+	for _, row := range c.Rows {
+		it := ChecklistItem{Key: row.Item.Name, Label: row.Item.Label, MetabaseDone: row.Item.Done, Ours: row.Ours,
+			Disagree: row.Disagree, Note: row.Note}
+		if row.Checked {
+			ok := row.OursOK
+			it.OursOK = &ok
+			r.Shared++
+		}
+		if it.MetabaseDone {
+			r.Done++
+		}
+		if it.Disagree {
+			r.Disagreements++
+		}
+		r.Items = append(r.Items, it)
+	}
+	return r
+}
+
+// ReadChecklist verifies the state's Metabase now (plan.Audit) and reads Metabase's own checklist beside
+// it. It only reads. A Metabase that cannot be asked gives a report with Error set.
+func ReadChecklist(ctx context.Context, st *plan.State) *ChecklistReport {
+	cp := *st // the audit must not change what the state says
+	p, err := plan.New(st.Config, &cp, plan.Options{})
+	if err != nil {
+		return &ChecklistReport{Error: err.Error()}
+	}
+	a, err := p.Audit(ctx)
+	if err != nil {
+		return &ChecklistReport{Error: err.Error()}
+	}
+	c, err := p.Checklist(ctx, a)
+	if err != nil {
+		return &ChecklistReport{Error: err.Error()}
+	}
+	return NewChecklistReport(c)
 }
 
 // ContainerReport is the Docker container of a managed Metabase.
@@ -137,7 +212,12 @@ type ContainerReport struct {
 	Image   string `json:"image,omitempty"`
 	Port    int    `json:"port,omitempty"`
 	Uptime  string `json:"uptime,omitempty"`
-	Error   string `json:"error,omitempty"`
+	// ImageDigest is the registry digest of the image the container runs ("sha256:…"), "" when built
+	// locally; ImageVersion its version label (Metabase's own, e.g. "v1.64.1"), when it has one. With
+	// Metabase.Version (what Metabase itself reports) they say exactly what runs.
+	ImageDigest  string `json:"image_digest,omitempty"`
+	ImageVersion string `json:"image_version,omitempty"`
+	Error        string `json:"error,omitempty"`
 }
 
 // StepReport is one step of the plan as the state records it.
@@ -192,7 +272,8 @@ func Status(ctx context.Context, dir string, st *plan.State, showSecrets bool) R
 			if err != nil {
 				r.Container.Error = err.Error()
 			}
-			*r.Container = ContainerReport{Exists: s.Exists, Running: s.Running, State: s.State, Image: s.Image, Port: s.Port, Error: r.Container.Error}
+			*r.Container = ContainerReport{Exists: s.Exists, Running: s.Running, State: s.State, Image: s.Image, Port: s.Port,
+				ImageDigest: s.ImageDigest, ImageVersion: s.ImageVersion, Error: r.Container.Error}
 			if s.Running {
 				r.Container.Uptime = s.Uptime.String()
 			}
@@ -215,6 +296,9 @@ func Status(ctx context.Context, dir string, st *plan.State, showSecrets bool) R
 				}
 			}
 		}
+	}
+	if r.Metabase.Health == "ok" && len(st.Steps) > 0 && (st.Config.AdminPassword != "" || st.Config.APIKey != "") {
+		r.Checklist = ReadChecklist(ctx, st)
 	}
 	for _, s := range stepOrder(st) {
 		rec, ok := st.Steps[s.ID]
