@@ -2,6 +2,7 @@ package wizard
 
 import (
 	"context"
+	"sync"
 
 	"github.com/embedwizard/embedwizard/stack"
 	"github.com/embedwizard/embedwizard/wizard/plan"
@@ -26,6 +27,9 @@ type Engine interface {
 	// Checklist verifies Metabase now and reads its own embedding checklist beside our checkpoints; it only
 	// reads, and says in the report when Metabase has none or could not be asked.
 	Checklist(ctx context.Context, st *plan.State) *sess.ChecklistReport
+	// Banners are the warnings every later screen keeps showing (a version floor overridden). Safe to call
+	// from the screens while work runs.
+	Banners() []string
 }
 
 // Plan is a plan bound to its session: its events arrive as the session's.
@@ -39,25 +43,53 @@ type Plan interface {
 }
 
 // NewEngine is the Engine of a session: the same preflight, stack, plan and host app as `up --yes`.
-func NewEngine(s *sess.Session) Engine { return sessionEngine{s} }
+func NewEngine(s *sess.Session) Engine { return &sessionEngine{s: s} }
 
-type sessionEngine struct{ s *sess.Session }
+// sessionEngine runs the session on the screens' jobs, one at a time. The session is not safe for concurrent
+// use, so its banners are copied here after each call, for the screens to read while the next one runs.
+type sessionEngine struct {
+	s       *sess.Session
+	mu      sync.Mutex
+	banners []string
+}
 
-func (e sessionEngine) Preflight(ctx context.Context, c Choices) []Check {
+// keepBanners copies the session's banners; called on the job's goroutine, after its session call.
+func (e *sessionEngine) keepBanners() {
+	b := e.s.Banners()
+	e.mu.Lock()
+	e.banners = b
+	e.mu.Unlock()
+}
+
+func (e *sessionEngine) Banners() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.banners...)
+}
+
+func (e *sessionEngine) Preflight(ctx context.Context, c Choices) []Check {
+	defer e.keepBanners()
 	e.s.Apply(c)
 	return e.s.Preflight(ctx)
 }
 
-func (e sessionEngine) Stack(ctx context.Context, c Choices, emit func(stack.Event)) (string, error) {
+func (e *sessionEngine) Stack(ctx context.Context, c Choices, emit func(stack.Event)) (string, error) {
+	defer e.keepBanners()
 	e.s.Apply(c)
 	return e.s.StartStack(ctx, func(ev sess.Event) {
-		if ev.Kind == sess.StackProgress {
+		switch ev.Kind {
+		case sess.StackProgress:
 			emit(ev.Stack)
+		case sess.Warning: // the stack screen lists warnings (a newer image, a version floor overridden)
+			if ev.Banner {
+				e.keepBanners()
+			}
+			emit(stack.Event{Kind: stack.Warning, Message: ev.Message})
 		}
 	})
 }
 
-func (e sessionEngine) Plan(ctx context.Context, c Choices, metabaseURL string) (Plan, error) {
+func (e *sessionEngine) Plan(ctx context.Context, c Choices, metabaseURL string) (Plan, error) {
 	e.s.Apply(c)
 	p, err := e.s.Plan(metabaseURL)
 	if err != nil {
@@ -66,16 +98,17 @@ func (e sessionEngine) Plan(ctx context.Context, c Choices, metabaseURL string) 
 	return sessionPlan{e.s, p}, nil
 }
 
-func (e sessionEngine) Serve(ctx context.Context, st *plan.State, emit func(sess.Event)) (sess.HostApp, error) {
+func (e *sessionEngine) Serve(ctx context.Context, st *plan.State, emit func(sess.Event)) (sess.HostApp, error) {
+	defer e.keepBanners()
 	if err := e.s.Snapshot(ctx, emit); err != nil && ctx.Err() == nil {
 		return sess.HostApp{}, err
 	}
 	return e.s.Serve(ctx, emit)
 }
 
-func (e sessionEngine) Open(url string) error { return e.s.Open(url) }
+func (e *sessionEngine) Open(url string) error { return e.s.Open(url) }
 
-func (e sessionEngine) Checklist(ctx context.Context, st *plan.State) *sess.ChecklistReport {
+func (e *sessionEngine) Checklist(ctx context.Context, st *plan.State) *sess.ChecklistReport {
 	return sess.ReadChecklist(ctx, st)
 }
 

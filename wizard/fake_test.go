@@ -66,6 +66,8 @@ type fakeEngine struct {
 	preflight func(Choices) []Check
 	// beforeChecklist, when set, runs before the checklist is read (a test changing Metabase by hand).
 	beforeChecklist func(st *plan.State)
+	// banners are what Banners answers (a version floor overridden).
+	banners []string
 
 	mu         sync.Mutex
 	stackCalls []Choices
@@ -85,6 +87,12 @@ func (f *fakeEngine) Preflight(ctx context.Context, c Choices) []Check {
 	}
 	f.mu.Unlock()
 	return append(checks, sess.LicenseCheck(c, f.licenseFrom, true, false))
+}
+
+func (f *fakeEngine) Banners() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.banners...)
 }
 
 // setChecks replaces the scripted checks (a test "fixing" a prerequisite).

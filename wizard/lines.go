@@ -106,8 +106,13 @@ func PrintStatus(w io.Writer, r sess.Report) {
 	default:
 		row("Container", "%s: `embedwizard up` starts it again", c.State)
 	}
-	if c := r.Container; c != nil && c.Exists {
-		row("Image", "%s", imageFacts(*c))
+	if r.Running != nil {
+		if c := r.Container; c != nil && c.Exists {
+			row("Runs", "%s", r.Running)
+		}
+		for _, warning := range r.Running.Warnings {
+			fmt.Fprintf(w, "  ! %s\n", warning)
+		}
 	}
 	row("Host app", "%s  (serve it with `embedwizard host`)", r.HostApp.Analytics)
 	if r.DashboardPath != "" {
@@ -145,13 +150,6 @@ func PrintStatus(w io.Writer, r sess.Report) {
 		next[i] = "embedwizard " + n
 	}
 	row("Next", "%s", strings.Join(next, ", "))
-}
-
-// imageFacts says exactly what the container runs: the image's version label and its registry digest.
-func imageFacts(c sess.ContainerReport) string {
-	version := cmpOr(c.ImageVersion, "no version label")
-	digest := cmpOr(c.ImageDigest, "no registry digest (built or loaded locally)")
-	return version + "  " + digest
 }
 
 // checklistLines are Metabase's own checklist beside ours: a summary, then one line per item (Metabase's

@@ -2,6 +2,7 @@ package wizard
 
 import (
 	"context"
+	"strings"
 
 	"github.com/charmbracelet/x/ansi"
 
@@ -88,10 +89,17 @@ func (m *model) View() string {
 	return fit(view, m.size.Width, m.size.Height)
 }
 
-// rehearsalLine is the banner every screen of a rehearsal starts with, or nothing.
+// rehearsalLine is what every screen starts with: a rehearsal's banner, and the session's banners (a version
+// floor overridden, --allow-vulnerable), one line each; or nothing.
 func rehearsalLine(o Options, width int) string {
-	if !o.Rehearsal {
-		return ""
+	var b strings.Builder
+	if o.Rehearsal {
+		b.WriteString(warnStyle.Render(ansi.Truncate(sess.RehearsalBanner, max(width, 20), "…")) + "\n")
 	}
-	return warnStyle.Render(ansi.Truncate(sess.RehearsalBanner, max(width, 20), "…")) + "\n"
+	if o.Engine != nil {
+		for _, line := range o.Engine.Banners() {
+			b.WriteString(warnStyle.Render(ansi.Truncate("! "+line, max(width, 20), "…")) + "\n")
+		}
+	}
+	return b.String()
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/embedwizard/embedwizard/stack"
 	sess "github.com/embedwizard/embedwizard/wizard/session"
 )
 
@@ -86,39 +87,63 @@ func TestStatusChecklist(t *testing.T) {
 	}
 }
 
-// TestStatusImage: status says exactly what the container runs: the image's version label and digest.
-func TestStatusImage(t *testing.T) {
+// TestStatusRuns: status says exactly what the container runs: the version Metabase reports, the image and
+// its digest, and the version floor's warnings for it.
+func TestStatusRuns(t *testing.T) {
+	digest := "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 	tests := []struct {
 		name string
-		c    sess.ContainerReport
-		want string
+		s    stack.Status
+		want []string
+		hide []string
 	}{
-		{"pulled", sess.ContainerReport{Exists: true, Running: true, Image: "metabase/metabase-enterprise:v1.64.1",
-			ImageVersion: "v1.64.1", ImageDigest: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
-			"Image      v1.64.1  sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"},
-		{"built locally", sess.ContainerReport{Exists: true, Image: "embedwizard-test:local"},
-			"Image      no version label  no registry digest (built or loaded locally)\n"},
+		{"pulled", stack.Status{Exists: true, Running: true, Image: "metabase/metabase-enterprise:v1.64.1", Version: "v1.64.1", ImageDigest: digest, ImageID: "sha256:feed"},
+			[]string{"Runs       Metabase v1.64.1, image metabase/metabase-enterprise:v1.64.1 (" + digest + ")\n"}, []string{"  ! "}},
+		{"built locally", stack.Status{Exists: true, Image: "embedwizard-test:local", ImageID: "sha256:beef"},
+			[]string{"Runs       Metabase v1.64.1, image embedwizard-test:local (built locally, sha256:beef)\n"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var r sess.Report
-			r.Container = &tt.c
+			r.Container = &sess.ContainerReport{Exists: tt.s.Exists, Running: tt.s.Running, Image: tt.s.Image, ImageDigest: tt.s.ImageDigest}
+			run := sess.RunningOf(tt.s, "v1.64.1")
+			r.Running = &run
 			var out strings.Builder
 			PrintStatus(&out, r)
-			if !strings.Contains(out.String(), tt.want) {
-				t.Errorf("status lacks %q:\n%s", tt.want, out.String())
+			for _, s := range tt.want {
+				if !strings.Contains(out.String(), s) {
+					t.Errorf("status lacks %q:\n%s", s, out.String())
+				}
+			}
+			for _, s := range tt.hide {
+				if strings.Contains(out.String(), s) {
+					t.Errorf("status shows %q:\n%s", s, out.String())
+				}
 			}
 			b, _ := json.Marshal(r)
-			if tt.c.ImageDigest != "" && !strings.Contains(string(b), `"image_digest":"`+tt.c.ImageDigest+`"`) {
+			if tt.s.ImageDigest != "" && !strings.Contains(string(b), `"image_digest":"`+tt.s.ImageDigest+`"`) {
 				t.Errorf("status --json lacks the digest: %s", b)
 			}
 		})
 	}
+	t.Run("a version below its floor is warned about", func(t *testing.T) {
+		warnings := sess.FloorWarnings("v1.50.0")
+		if len(warnings) == 0 {
+			t.Fatal("no floor warning for v1.50.0, below every floor")
+		}
+		var r sess.Report
+		r.Running = &sess.Running{Version: "v1.50.0", Warnings: warnings}
+		var out strings.Builder
+		PrintStatus(&out, r)
+		if !strings.Contains(out.String(), "  ! "+warnings[0]) {
+			t.Errorf("status lacks the floor's warning %q:\n%s", warnings[0], out.String())
+		}
+	})
 	t.Run("no container: no image line", func(t *testing.T) {
 		var out strings.Builder
-		PrintStatus(&out, sess.Report{Container: &sess.ContainerReport{}})
-		if strings.Contains(out.String(), "Image ") {
-			t.Errorf("status shows an image for no container:\n%s", out.String())
+		PrintStatus(&out, sess.Report{Container: &sess.ContainerReport{}, Running: &sess.Running{Version: "v1.64.1"}})
+		if strings.Contains(out.String(), "Runs ") {
+			t.Errorf("status shows what runs for no container:\n%s", out.String())
 		}
 	})
 }

@@ -127,6 +127,10 @@ type Report struct {
 	Tenants       []TenantReport `json:"tenants"`
 	// Next are the commands that work on this install: reset and down only where embedwizard runs Metabase.
 	Next []string `json:"next"`
+	// Running is exactly what runs: the version Metabase reports (else the one recorded), the image and its
+	// digest, and the version floor's warnings for it (a vulnerable or beta version). For a Metabase at a URL
+	// only the version and its warnings.
+	Running *Running `json:"running,omitempty"`
 	// Checklist is Metabase's own embedding checklist beside our checkpoints as verified now; nil when Metabase
 	// was not asked (it does not answer, or no step has run yet).
 	Checklist *ChecklistReport `json:"checklist,omitempty"`
@@ -283,6 +287,10 @@ func Status(ctx context.Context, dir string, st *plan.State, showSecrets bool) R
 			if s.Version != "" {
 				r.Metabase.Version = s.Version
 			}
+			if s.Exists {
+				run := RunningOf(s, st.MetabaseVersion)
+				r.Running = &run
+			}
 		}
 	}
 	if !Managed(st) || (r.Container.Running && r.Metabase.Health == "unknown") {
@@ -296,6 +304,9 @@ func Status(ctx context.Context, dir string, st *plan.State, showSecrets bool) R
 				}
 			}
 		}
+	}
+	if !Managed(st) && r.Metabase.Version != "" {
+		r.Running = &Running{Version: r.Metabase.Version, Warnings: FloorWarnings(r.Metabase.Version)}
 	}
 	if r.Metabase.Health == "ok" && len(st.Steps) > 0 && (st.Config.AdminPassword != "" || st.Config.APIKey != "") {
 		r.Checklist = ReadChecklist(ctx, st)
