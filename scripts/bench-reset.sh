@@ -24,6 +24,9 @@ docker info >/dev/null 2>&1 || die "the Docker Engine does not answer (docker in
 
 WORK=$(mktemp -d)
 cleanup() {
+  # The two ups run in the background: stop them (by their own ids) before removing what they made.
+  for pid in $(jobs -p); do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
   # KEEP_LOGS=DIR keeps every command's output there (they hold no secret: embedwizard masks them).
   [ -n "${KEEP_LOGS:-}" ] && mkdir -p "$KEEP_LOGS" && cp "$WORK"/*.log "$KEEP_LOGS"/ 2>/dev/null || true
   for dir in "$WORK/fast" "$WORK/volume"; do
