@@ -65,6 +65,9 @@ type Check struct {
 	Fix    string // what to do, when not OK
 	// Warn marks a check that passed with a reservation; Detail says which.
 	Warn bool
+	// quiet: a passed check with nothing worth a line on a screen of 24 (the version of a tag that names none,
+	// before it runs).
+	quiet bool
 }
 
 // Hint is the check's advice, for a failed check.

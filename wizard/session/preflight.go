@@ -36,7 +36,9 @@ func (s *Session) Preflight(ctx context.Context) []Check {
 			for _, c := range stk.Preflight(ctx) {
 				out = append(out, fromStackCheck(c))
 			}
-			out = append(out, s.versionCheck(ctx, stk))
+			if c := s.versionCheck(ctx, stk); !c.quiet || c.Warn {
+				out = append(out, c)
+			}
 		}
 	}
 	return append(out, HostPortCheck(s.cfg.HostPort), license)

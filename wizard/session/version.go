@@ -123,6 +123,7 @@ func (s *Session) versionCheck(ctx context.Context, stk *stack.Stack) Check {
 		known, pulled := s.localVersion(ctx, stk)
 		if known == "" {
 			c.Detail = image + " names no version: it is checked against the security floor once Metabase reports its version"
+			c.quiet = true
 			break
 		}
 		if _, err := stack.CheckImageVersion(known, stack.Allow{}); err != nil && pulled && s.cfg.Stack.Pull != stack.PullNever {
