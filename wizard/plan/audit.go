@@ -90,7 +90,8 @@ func (p *Plan) DryRun(ctx context.Context) (DryRunReport, error) {
 func (p *Plan) intent(id string) []string {
 	switch id {
 	case StepSetup:
-		return []string{fmt.Sprintf("create the admin account %s (password %s) through the first-run setup", p.cfg.AdminEmail, Mask(p.cfg.AdminPassword)),
+		// No part of the password is shown: a dry run's generated password is never the one a real run makes.
+		return []string{fmt.Sprintf("create the admin account %s through the first-run setup (its password is saved in the state file before the call)", p.cfg.AdminEmail),
 			"set anon-tracking-enabled to false"}
 	case StepLicense:
 		return []string{"set " + metabase.SettingPremiumToken + " to " + Mask(p.cfg.LicenseToken)}
