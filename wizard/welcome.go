@@ -6,6 +6,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/spinner"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	sess "github.com/embedwizard/embedwizard/wizard/session"
 )
@@ -114,14 +115,27 @@ func (w *welcome) View() string {
 	case c.External():
 		where = "your Metabase at " + c.Config.MetabaseURL + " (no Docker)"
 	}
+	var intro strings.Builder
 	for i, line := range []string{
 		where,
 		"admin, license, X-ray dashboard, embedding, JWT SSO, groups, sandboxing",
 		"the guide's checkpoints verified: SSO sign-in, rows only for each tenant",
 		"a host app at " + c.Config.HostAppURL + " embedding the dashboard at /analytics",
 	} {
-		b.WriteString(hanging(fmt.Sprintf("  %d. ", i+1), line, w.width) + "\n")
+		intro.WriteString(hanging(fmt.Sprintf("  %d. ", i+1), line, w.width) + "\n")
 	}
+	rest := w.checksView()
+	// The checks and the keys must show: on a short terminal the list of what will happen gives way.
+	banners := strings.Count(rehearsalLine(w.s.opts, w.width), "\n")
+	if w.height <= 0 || strings.Count(b.String()+intro.String()+rest, "\n")+1+banners <= w.height {
+		b.WriteString(intro.String())
+	}
+	return b.String() + rest
+}
+
+// checksView is the list of checks and the keys under it.
+func (w *welcome) checksView() string {
+	var b strings.Builder
 	head := "Prerequisites"
 	if w.afterForm {
 		head = "Prerequisites, checked again with your answers"
@@ -193,10 +207,13 @@ func checkLine(ch Check, width int) string {
 	case ch.Warn:
 		mark = markWarn
 	}
-	head := fmt.Sprintf("  %s %-11s ", mark, ch.Name)
+	head := fmt.Sprintf("  %s %-13s ", mark, ch.Name)
+	if ch.OK && !ch.Warn { // a check that passed takes one line; one to act on says all
+		return ansi.Truncate(head+ch.Detail, max(width, 20), "…") + "\n"
+	}
 	out := hanging(head, ch.Detail, width) + "\n"
-	if (!ch.OK || ch.Warn) && ch.Fix != "" {
-		out += hanging(strings.Repeat(" ", 16), "fix: "+ch.Fix, width) + "\n"
+	if ch.Fix != "" {
+		out += hanging(strings.Repeat(" ", 18), "fix: "+ch.Fix, width) + "\n"
 	}
 	return out
 }

@@ -20,7 +20,7 @@ func TestWelcome(t *testing.T) {
 		{
 			name:   "all green",
 			golden: true,
-			want:   []string{"✓ Docker", "✓ license     from MB_PREMIUM_EMBEDDING_TOKEN", "enter continue"},
+			want:   []string{"✓ Docker", "✓ license       from MB_PREMIUM_EMBEDDING_TOKEN", "enter continue"},
 		},
 		{
 			name: "port taken says what to do",
@@ -54,7 +54,7 @@ func TestWelcome(t *testing.T) {
 		{
 			name: "no license yet: the form asks",
 			edit: func(o *Options) { o.Choices.Config.LicenseToken, o.LicenseFrom = "", "" },
-			want: []string{"✓ license     the form asks for it next"},
+			want: []string{"✓ license       the form asks for it next"},
 		},
 		{
 			name: "external Metabase",
@@ -158,5 +158,44 @@ func TestWelcomePortTakenChangedInTheForm(t *testing.T) {
 	last := eng.preflights()[len(eng.preflights())-1]
 	if last.MetabasePort != 3366 {
 		t.Errorf("the last preflight checked port %d, want the form's 3366", last.MetabasePort)
+	}
+}
+
+// TestWelcomeFitsTheRealChecks: the checks a Docker run lists (seven, some long) and the keys under them fit
+// 80×24: a passing check takes one line; on a short screen the list of what will happen gives way.
+func TestWelcomeFitsTheRealChecks(t *testing.T) {
+	real := []Check{
+		{Name: "docker", OK: true, Detail: `Docker Engine 20.10.24+dfsg1 (linux) through context "default" (default) at unix:///var/run/docker.sock`},
+		{Name: "port", OK: true, Detail: "127.0.0.1:46447 is free"},
+		{Name: "memory", OK: true, Detail: "Docker can use 23.5 GiB of memory; Metabase's container gets 2 GiB (heap 1024 MiB)"},
+		{Name: "image", OK: true, Detail: "127.0.0.1:45839/embedwizard-e2e/metabase is not present: up will pull it (Metabase's image is about 500 MB to 1 GB)"},
+		{Name: "version", OK: true, Detail: "127.0.0.1:45839/embedwizard-e2e/metabase names no version: it is checked against the security floor once Metabase reports its version"},
+		{Name: "host app port", OK: true, Detail: "35095 is free for the host app"},
+	}
+	tests := []struct {
+		name   string
+		checks []Check
+		want   []string
+	}{
+		{"all pass", real, []string{"1. Metabase Enterprise", "✓ version       127.0.0.1:45839", "enter continue"}},
+		{"two fail: the intro gives way", append(append([]Check(nil), real[:4]...),
+			Check{Name: "version", Detail: "Metabase v1.63.1 is refused: a security fix is in v1.63.5; use v1.63.5 or later", Fix: "choose a newer image (or allow it for a test)"},
+			Check{Name: "host app port", Detail: "the host app's port 35095 is in use: 127.0.0.1:35095 is held by another program", Fix: "stop it or choose another port for the host app"}),
+			[]string{"✗ version", "fix: choose a newer image", "✗ host app port", "r check again", "q quit"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			eng := newEngine()
+			eng.checks = tt.checks
+			w := startWizard(t, eng, nil)
+			w.waitFor("quit")
+			view := w.finish().plainView()
+			for _, s := range tt.want {
+				if !strings.Contains(view, s) {
+					t.Errorf("welcome screen lacks %q:\n%s", s, view)
+				}
+			}
+			checkFits(t, view, 80, 24)
+		})
 	}
 }
