@@ -117,3 +117,44 @@ func TestE2EVersionFloor(t *testing.T) {
 		}
 	}
 }
+
+// TestE2EStaleLatestIsPulledAgain: a moving tag from a registry is judged by the version Metabase reports: below
+// the floor it is pulled again once, and refused when the registry has nothing newer; once the registry has a
+// patched one, the stale copy still on this machine (known from the last run) is pulled again before it runs,
+// even under --pull missing.
+func TestE2EStaleLatestIsPulledAgain(t *testing.T) {
+	bin, _ := binaries(t)
+	docker := stacktest.Client(t)
+	base := stacktest.Image(t)
+	reg := stacktest.NewRegistry(t)
+	dir := t.TempDir()
+	t.Cleanup(func() { exec.Command(bin, "down", "--volumes", "--state-dir", dir).Run() })
+	mbPort, hostPort := strconv.Itoa(freePort(t)), strconv.Itoa(freePort(t))
+	up := func(args ...string) (int, string) {
+		t.Helper()
+		cmd := exec.Command(bin, append([]string{"up", "--yes", "--configure-only", "--metabase-port", mbPort, "--host-port", hostPort, "--state-dir", dir}, args...)...)
+		cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), session.EnvLicense+"="+metabasetest.TestLicenseToken)
+		out, _ := cmd.CombinedOutput()
+		return cmd.ProcessState.ExitCode(), string(out)
+	}
+	stale := versionImage(t, docker, base, "v1.60.2")
+	ref := reg.Push(t, stale, "embedwizard-e2e/floor:latest")
+
+	code, out := up("--image", ref)
+	for _, w := range []string{"here is Metabase v1.60.2, below its line's security floor: pulling it again", "reports v1.60.2", "v1.60.24"} {
+		if code != exitPrereq || !strings.Contains(out, w) {
+			t.Fatalf("a registry with only a vulnerable latest: exit %d, output lacks %q\n%s", code, w, out)
+		}
+	}
+
+	patched := versionImage(t, docker, base, "v1.64.1")
+	reg.Push(t, patched, "embedwizard-e2e/floor:latest")
+	// The stale copy stays here under the tag, as on a machine that pulled it weeks ago.
+	fatalIf(t, docker.ImageTag(context.Background(), stale, ref))
+	code, out = up("--image", ref, "--pull", "missing")
+	for _, w := range []string{ref + " here is Metabase v1.60.2, below its line's security floor: up pulls it again before use", "Metabase v1.64.1, image " + ref + " (sha256:"} {
+		if code != exitOK || !strings.Contains(out, w) {
+			t.Fatalf("a stale latest here: exit %d, output lacks %q\n%s", code, w, out)
+		}
+	}
+}

@@ -53,6 +53,8 @@ type Session struct {
 	// the security floor.
 	banners  []string
 	repulled bool
+	// staleNote says why the preflight forced a pull (a stale copy of a moving tag), for the start to tell.
+	staleNote string
 }
 
 // New prepares a session for cfg; it makes no call and writes nothing.
@@ -113,7 +115,7 @@ func (s *Session) stack() (*stack.Stack, error) {
 // use. It returns Metabase's URL.
 func (s *Session) StartStack(ctx context.Context, emit func(Event)) (string, error) {
 	emit = orNop(emit)
-	if err := s.refuseBeforeStart(ctx); err != nil {
+	if err := s.refuseBeforeStart(ctx, emit); err != nil {
 		return "", err
 	}
 	for {

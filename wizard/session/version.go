@@ -130,6 +130,7 @@ func (s *Session) versionCheck(ctx context.Context, stk *stack.Stack) Check {
 			// A stale copy of a moving tag: the registry's is newer (every line's floor is out).
 			s.cfg.Stack.Pull, s.cfg.Stack.Recreate = stack.PullAlways, true
 			c.Warn, c.Detail = true, fmt.Sprintf("%s here is Metabase %s, below its line's security floor: up pulls it again before use", image, known)
+			s.staleNote = c.Detail
 			return c
 		}
 		if verdict, err = stack.CheckImageVersion(known, o.allow()); err != nil { // built here: no newer copy to pull
@@ -161,9 +162,12 @@ func (s *Session) versionCheck(ctx context.Context, stk *stack.Stack) Check {
 
 // refuseBeforeStart applies the preflight's version line again just before the stack starts, without Docker:
 // the wizard's form may have changed the image since the preflight ran.
-func (s *Session) refuseBeforeStart(ctx context.Context) error {
+func (s *Session) refuseBeforeStart(ctx context.Context, emit func(Event)) error {
 	if c := s.versionCheck(ctx, nil); !c.OK {
 		return Kind(ErrPrereq, &Failure{Err: fmt.Errorf("%s; nothing was changed", c.Detail), Hint: c.Hint()})
+	}
+	if s.staleNote != "" { // the line front ends show only failed checks: say why this pull happens
+		orNop(emit)(Event{Kind: Info, Message: s.staleNote})
 	}
 	return nil
 }

@@ -73,7 +73,7 @@ func TestVersionCheckInThePreflight(t *testing.T) {
 					t.Errorf("lacks %q:\n%s\nfix: %s", w, c.Detail, c.Fix)
 				}
 			}
-			if err := s.refuseBeforeStart(t.Context()); (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrPrereq)) {
+			if err := s.refuseBeforeStart(t.Context(), nil); (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrPrereq)) {
 				t.Errorf("just before the start: %v, want refused %v", err, !tt.ok)
 			}
 			b := strings.Join(s.Banners(), "\n")
