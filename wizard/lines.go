@@ -254,7 +254,7 @@ func PrintDryRun(w io.Writer, r plan.DryRunReport) {
 		}
 		fmt.Fprintf(w, "~ %s\n", sp.Step.Title)
 		if sp.After != "" {
-			fmt.Fprintf(w, "    (after %s)\n", sp.After)
+			fmt.Fprintf(w, "    (not read yet: %s)\n", sp.After)
 		}
 		for _, c := range sp.Writes {
 			fmt.Fprintf(w, "    + %s\n", c)
