@@ -222,6 +222,9 @@ func (s *Stack) exitError(st containerState, tail string) error {
 		fix = fmt.Sprintf("give it more memory: --memory %s (now %s; the heap follows at half), and make sure the engine has that much (embedwizard doctor)",
 			gigabytesUp(st.Memory+(1<<30)), bytesHuman(st.Memory))
 		return fmt.Errorf("wait for Metabase: %w (%w): %s: %s. Fix: %s.%s", ErrOutOfMemory, ErrContainerExited, st.Name, why, fix, tail)
+	case st.ExitCode == 137 && st.Memory > 0:
+		fix = fmt.Sprintf("unless something else killed it (`docker events --filter container=%s`), give it more memory: --memory %s (now %s; the heap follows at half)",
+			st.Name, gigabytesUp(st.Memory+(1<<30)), bytesHuman(st.Memory))
 	case st.ExitCode == 137:
 		fix = "check whether something stopped it (`docker events`); then `embedwizard up` again"
 	default:

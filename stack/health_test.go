@@ -79,6 +79,7 @@ func TestExitError(t *testing.T) {
 		{"crash", containerState{Name: "mb", ExitCode: 3}, []string{"exited with code 3", "Last 40 log lines:\nline 1\nline 2"}},
 		{"oom", containerState{Name: "mb", ExitCode: 137, OOMKilled: true, Memory: 2 << 30}, []string{"out of memory", "at its 2 GiB limit", "heap 1024 MiB", "--memory 3 GB", "OOMKilled"}},
 		{"killed", containerState{Name: "mb", ExitCode: 137}, []string{"SIGKILL, exit code 137", "without being OOMKilled"}},
+		{"killed, not flagged, under a limit", containerState{Name: "mb", ExitCode: 137, Memory: 2 << 30}, []string{"SIGKILL, exit code 137", "most likely out of memory at its 2 GiB limit", "--memory 3 GB", "docker events --filter container=mb"}},
 		{"engine error", containerState{Name: "mb", ExitCode: 127, Error: "exec: not found"}, []string{"code 127", "(Docker: exec: not found)"}},
 	}
 	for _, tt := range tests {

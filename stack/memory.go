@@ -78,6 +78,12 @@ func exitReason(st containerState) string {
 	case st.OOMKilled:
 		return fmt.Sprintf("out of memory: the kernel killed Metabase at its %s limit (heap %d MiB; OOMKilled, exit code %d)",
 			bytesHuman(st.Memory), heapFor(st.Memory), st.ExitCode)
+	case st.ExitCode == 137 && st.Memory > 0:
+		// Docker does not always set OOMKilled on cgroup v2 (moby/moby#38352; hashicorp/nomad#13119 "docker
+		// driver OOM killed detection flaky on cgroups v2", seen here too), so a SIGKILL of a container with a
+		// memory limit is most likely the kernel's OOM killer even without the flag.
+		return fmt.Sprintf("killed (SIGKILL, exit code 137): most likely out of memory at its %s limit (heap %d MiB); Docker did not flag an OOM kill, and on cgroup v2 it does not always",
+			bytesHuman(st.Memory), heapFor(st.Memory))
 	case st.ExitCode == 137:
 		return "killed (SIGKILL, exit code 137) without being OOMKilled"
 	case st.ExitCode == 0:
