@@ -96,3 +96,19 @@ func TestRehearsalFromACleanHome(t *testing.T) {
 		}
 	}
 }
+
+// TestRehearsalConfigureOnlyAdvice: a rehearsal's emulator and state end with the process, so its last line
+// must not send the user to `embedwizard host`, which would find neither.
+func TestRehearsalConfigureOnlyAdvice(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+	vars := map[string]string{"HOME": t.TempDir()}
+	var stdout, stderr syncbuf.Buffer
+	e := env{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string { return vars[k] }}
+	if code := run(context.Background(), e, []string{"rehearse", "--yes", "--configure-only"}); code != 0 {
+		t.Fatalf("rehearse --configure-only = exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+	out := stdout.String()
+	if strings.Contains(out, "embedwizard host") || !strings.Contains(out, "without --configure-only") {
+		t.Errorf("the last advice of a configure-only rehearsal is wrong:\n%s", out)
+	}
+}

@@ -163,6 +163,9 @@ func upLines(ctx context.Context, e env, s *session.Session, yes bool) error {
 	}
 	err := s.Run(ctx, hostLines(e, s), confirm)
 	switch {
+	case err == nil && s.Config().ConfigureOnly && s.Config().Rehearsal:
+		// The emulator and the rehearsal's state end with this process: `host` would find neither.
+		fmt.Fprintf(e.Stdout, "The rehearsal configured the emulator; dashboard %s. Run `embedwizard rehearse` without --configure-only to open /analytics.\n", s.State().DashboardPath)
 	case err == nil && s.Config().ConfigureOnly:
 		fmt.Fprintf(e.Stdout, "Metabase is configured; dashboard %s. Serve the host app with `embedwizard host`.\n", s.State().DashboardPath)
 	case errors.Is(err, session.ErrUsage) && strings.Contains(err.Error(), "not confirmed"):
