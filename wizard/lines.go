@@ -23,8 +23,11 @@ func Lines(w io.Writer) func(sess.Event) {
 	return func(ev sess.Event) {
 		switch ev.Kind {
 		case sess.CheckDone:
-			if c := ev.Check; !c.OK {
+			switch c := ev.Check; {
+			case !c.OK:
 				fmt.Fprintf(w, "✗ %s: %s — %s\n", c.Name, c.Detail, c.Fix)
+			case c.Warn: // passes, but the user should know (engine memory, an allowed version): the TUI shows it too
+				fmt.Fprintf(w, "! %s: %s — %s\n", c.Name, c.Detail, c.Fix)
 			}
 		case sess.StackProgress:
 			se := ev.Stack
