@@ -151,7 +151,7 @@ func TestNewUsesTheContext(t *testing.T) {
 		t.Errorf("docker check = %+v; want it to name the context and say how to start it", c)
 	}
 	_, err = s.Up(testContext(t), nil)
-	if !errors.Is(err, ErrDaemonUnreachable) || !strings.Contains(err.Error(), `context "colima" (DOCKER_CONTEXT) at unix://`+sock) || !strings.Contains(err.Error(), "colima start") {
+	if !errors.Is(err, ErrDaemonUnreachable) || !strings.Contains(err.Error(), `context "colima" (DOCKER_CONTEXT) at unix://`+sock) || !strings.Contains(said(err), "colima start") {
 		t.Errorf("Up through a stopped context = %v; want ErrDaemonUnreachable naming the context, its endpoint and what to try", err)
 	}
 }

@@ -109,7 +109,7 @@ func TestCrash(t *testing.T) {
 	if took := time.Since(start); took > 30*time.Second {
 		t.Errorf("Up noticed the exit after %v; it must not wait for the 1m health timeout", took)
 	}
-	if missing := containsAll(err.Error(), "exited with code 3", "Last 40 log lines:", "Fix: "); len(missing) > 0 {
+	if missing := containsAll(said(err), "exited with code 3", "Last 40 log lines:", "Fix: "); len(missing) > 0 {
 		t.Errorf("error %q lacks %q", err, missing)
 	}
 	st, err := s.Status(testContext(t))
@@ -148,7 +148,7 @@ func TestOOMKilled(t *testing.T) {
 	// Docker flags most OOM kills (OOMKilled), but not all on cgroup v2: both answers must name the memory
 	// limit and the flag that raises it.
 	st, _ := s.Status(ctx)
-	if !errors.Is(err, ErrContainerExited) || !strings.Contains(err.Error(), "6 MiB limit") || !strings.Contains(err.Error(), "--memory") {
+	if !errors.Is(err, ErrContainerExited) || !strings.Contains(said(err), "6 MiB limit") || !strings.Contains(said(err), "--memory") {
 		t.Fatalf("Up of a container outgrowing %d bytes = %v; want ErrContainerExited naming the limit and --memory", minMemory, err)
 	}
 	if st.OOMKilled != errors.Is(err, ErrOutOfMemory) || (st.OOMKilled && !strings.Contains(err.Error(), "OOMKilled")) ||

@@ -36,7 +36,7 @@ func Find(ctx context.Context, stateDir string) (Found, bool, error) {
 	}
 	eng, err := newDocker(ep)
 	if err != nil {
-		return Found{}, false, fmt.Errorf("find stack: open Docker client for %s: %w. Fix: %s", ep, err, ep.Fix())
+		return Found{}, false, advise(fmt.Errorf("find stack: open Docker client for %s: %w", ep, err), ep.Fix())
 	}
 	s := newStack(Config{StateDir: abs}, eng)
 	s.ep = ep
@@ -53,7 +53,7 @@ func List(ctx context.Context) ([]Found, error) {
 	}
 	eng, err := newDocker(ep)
 	if err != nil {
-		return nil, fmt.Errorf("list stacks: open Docker client for %s: %w. Fix: %s", ep, err, ep.Fix())
+		return nil, advise(fmt.Errorf("list stacks: open Docker client for %s: %w", ep, err), ep.Fix())
 	}
 	defer eng.close()
 	s := newStack(Config{StateDir: "/"}, eng)

@@ -221,7 +221,7 @@ func (s *Stack) exitError(st containerState, tail string) error {
 	case st.OOMKilled:
 		fix = fmt.Sprintf("give it more memory: --memory %s (now %s; the heap follows at half), and make sure the engine has that much (embedwizard doctor)",
 			gigabytesUp(st.Memory+(1<<30)), bytesHuman(st.Memory))
-		return fmt.Errorf("wait for Metabase: %w (%w): %s: %s. Fix: %s.%s", ErrOutOfMemory, ErrContainerExited, st.Name, why, fix, tail)
+		return advise(fmt.Errorf("wait for Metabase: %w (%w): %s: %s.%s", ErrOutOfMemory, ErrContainerExited, st.Name, why, tail), fix)
 	case st.ExitCode == 137 && st.Memory > 0:
 		fix = fmt.Sprintf("unless something else killed it (`docker events --filter container=%s`), give it more memory: --memory %s (now %s; the heap follows at half)",
 			st.Name, gigabytesUp(st.Memory+(1<<30)), bytesHuman(st.Memory))
@@ -233,7 +233,7 @@ func (s *Stack) exitError(st containerState, tail string) error {
 	if st.Error != "" {
 		why += " (Docker: " + st.Error + ")"
 	}
-	return fmt.Errorf("wait for Metabase: %w: %s: %s. Fix: %s.%s", ErrContainerExited, st.Name, why, fix, tail)
+	return advise(fmt.Errorf("wait for Metabase: %w: %s: %s.%s", ErrContainerExited, st.Name, why, tail), fix)
 }
 
 func bytesHuman(n int64) string {

@@ -91,7 +91,7 @@ func TestExitError(t *testing.T) {
 			if errors.Is(err, ErrOutOfMemory) != tt.st.OOMKilled {
 				t.Errorf("exitError = %v; ErrOutOfMemory only and always for an OOM kill", err)
 			}
-			if missing := containsAll(err.Error(), append(tt.want, "Fix: ")...); len(missing) > 0 {
+			if missing := containsAll(said(err), append(tt.want, "Fix: ")...); len(missing) > 0 {
 				t.Errorf("exitError = %q; lacks %q", err, missing)
 			}
 		})

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -133,4 +134,13 @@ func containsAll(s string, subs ...string) (missing []string) {
 		}
 	}
 	return missing
+}
+
+// said is an error as a user reads it: the message, then the advice the front ends print apart from it.
+func said(err error) string {
+	var a *Advice
+	if errors.As(err, &a) {
+		return err.Error() + ". Fix: " + a.Fix
+	}
+	return err.Error()
 }

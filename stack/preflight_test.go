@@ -92,7 +92,7 @@ func TestPreflightDaemonMissing(t *testing.T) {
 		t.Errorf("image check = %+v", c)
 	}
 	_, err = s.Up(testContext(t), nil)
-	if !errors.Is(err, ErrDaemonUnreachable) || !strings.Contains(err.Error(), "no Docker socket at "+sock) || !strings.Contains(err.Error(), "Fix: ") {
+	if !errors.Is(err, ErrDaemonUnreachable) || !strings.Contains(err.Error(), "no Docker socket at "+sock) || !strings.Contains(said(err), "Fix: ") {
 		t.Errorf("Up without a daemon = %v; want ErrDaemonUnreachable with the diagnosis and a fix", err)
 	}
 }

@@ -57,6 +57,18 @@ var (
 	ErrOutOfMemory       = errors.New("Metabase ran out of memory")
 )
 
+// Advice is a stack error with what to do about it kept apart from what failed, so that a front end says
+// the advice once, as its own line (session.HintOf finds it), instead of inside the message.
+type Advice struct {
+	Err error
+	Fix string
+}
+
+func (a *Advice) Error() string { return a.Err.Error() }
+func (a *Advice) Unwrap() error { return a.Err }
+
+func advise(err error, fix string) error { return &Advice{Err: err, Fix: fix} }
+
 // Config says which stack to run. Zero fields take the documented defaults.
 type Config struct {
 	StateDir string // one stack per state dir; its resources carry label embedwizard.stack=<hash of the abs path>
@@ -152,7 +164,7 @@ func New(cfg Config) (*Stack, error) {
 	}
 	eng, err := newDocker(ep)
 	if err != nil {
-		return nil, fmt.Errorf("stack: open Docker client for %s: %w. Fix: %s", ep, err, ep.Fix())
+		return nil, advise(fmt.Errorf("stack: open Docker client for %s: %w", ep, err), ep.Fix())
 	}
 	s := newStack(cfg, eng)
 	s.ep = ep
@@ -269,7 +281,7 @@ func (s *Stack) specHash() string {
 func (s *Stack) wrap(op string, err error) error {
 	if isUnreachable(err) {
 		c := s.unreachable()
-		return fmt.Errorf("%s: %w: %s. Fix: %s (%w)", op, ErrDaemonUnreachable, c.Detail, c.Fix, err)
+		return advise(fmt.Errorf("%s: %w: %s (%w)", op, ErrDaemonUnreachable, c.Detail, err), c.Fix)
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }

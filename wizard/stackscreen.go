@@ -328,6 +328,10 @@ func megabytes(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
 
 // stackHint adds what to do for the stack's known failures when its message may not say it all.
 func stackHint(err error) string {
+	var a *stack.Advice // the stack's own advice knows the most (the Docker context, the memory it had)
+	if errors.As(err, &a) && a.Fix != "" {
+		return a.Fix
+	}
 	switch {
 	case errors.Is(err, stack.ErrPortInUse):
 		return "run embedwizard again and choose another Metabase port in the form (or --metabase-port)."

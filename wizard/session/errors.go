@@ -56,11 +56,16 @@ type Failure struct {
 func (f *Failure) Error() string { return f.Err.Error() }
 func (f *Failure) Unwrap() error { return f.Err }
 
-// HintOf is the advice an error carries, if any.
+// HintOf is the advice an error carries, if any: a failed step's or check's (Failure), or the stack's
+// (stack.Advice), which keeps its advice out of its message so that it is said once.
 func HintOf(err error) (Hint, bool) {
 	var f *Failure
 	if errors.As(err, &f) && !f.Hint.Empty() {
 		return f.Hint, true
+	}
+	var a *stack.Advice
+	if errors.As(err, &a) && a.Fix != "" {
+		return Hint{Why: a.Err.Error(), Do: a.Fix}, true
 	}
 	return Hint{}, false
 }
