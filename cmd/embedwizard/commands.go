@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/embedwizard/embedwizard/hostapp"
-	"github.com/embedwizard/embedwizard/internal/statelock"
 	"github.com/embedwizard/embedwizard/stack"
 	"github.com/embedwizard/embedwizard/wizard"
 	"github.com/embedwizard/embedwizard/wizard/session"
@@ -215,7 +214,7 @@ func resetCmd(e env) command {
 					f.Yes, f.ConfigureOnly = true, true
 					return setup(ctx, e, "reset", &f, true)
 				}
-				lock, err := statelock.Acquire(f.StateDir, "reset")
+				lock, err := session.Lock(f.StateDir, "reset")
 				if err != nil {
 					return err
 				}
@@ -233,7 +232,7 @@ func resetCmd(e env) command {
 
 // withLock runs fn holding the state directory's lock: one writing command per state directory.
 func withLock(dir, command string, fn func() error) error {
-	lock, err := statelock.Acquire(dir, command)
+	lock, err := session.Lock(dir, command)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/charmbracelet/x/term"
 
-	"github.com/embedwizard/embedwizard/internal/statelock"
 	"github.com/embedwizard/embedwizard/stack"
 	"github.com/embedwizard/embedwizard/wizard"
 	"github.com/embedwizard/embedwizard/wizard/plan"
@@ -119,7 +118,7 @@ func setup(ctx context.Context, e env, name string, f *setupFlags, lines bool) e
 	}
 	var s *session.Session
 	if !f.rehearse { // one run per state directory: a second one says who holds it (exit 1)
-		lock, err := statelock.Acquire(cfg.StateDir, name)
+		lock, err := session.Lock(cfg.StateDir, name)
 		if err != nil {
 			return err
 		}

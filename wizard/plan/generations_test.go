@@ -597,7 +597,8 @@ func TestWeakAdminPasswordHint(t *testing.T) {
 }
 
 // TestLoadStateCleansUp: a save killed half way leaves a temp file with secrets, and a state dir may have
-// been made readable by others; loading the state removes the one and narrows the other to 0700.
+// been made readable by others. Loading the state narrows the dir to 0700 but leaves the temp file, which may
+// be another run's save in progress; CleanInterruptedSaves, called under the lock, removes it.
 func TestLoadStateCleansUp(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state")
 	must(t, (&State{JWTSecret: strings.Repeat("ab", 32)}).Save(dir))
@@ -609,6 +610,10 @@ func TestLoadStateCleansUp(t *testing.T) {
 	if st.JWTSecret == "" {
 		t.Fatal("the state itself was lost")
 	}
+	if _, err := os.Stat(left); err != nil {
+		t.Errorf("LoadState, a reader, removed a temp file that may be a save in progress (%v)", err)
+	}
+	must(t, CleanInterruptedSaves(dir))
 	if _, err := os.Stat(left); !os.IsNotExist(err) {
 		t.Errorf("the killed save's temp file is still there (%v)", err)
 	}

@@ -74,12 +74,19 @@ type StepRecord struct {
 	At   time.Time `json:"at"`
 }
 
-// LoadState reads dir/state.json. A missing file is an empty state, not an error. Temporary files of a save
-// that was killed half way (they may hold secrets) are removed first.
-func LoadState(dir string) (*State, error) {
+// CleanInterruptedSaves removes the temporary files of a save that was killed half way (they may hold
+// secrets). Call it only while holding the state directory's lock: without it, the temporary file it removes
+// may be another run's save in progress (a reader, such as status, must never call it).
+func CleanInterruptedSaves(dir string) error {
 	if err := secretfile.CleanTemp(filepath.Join(dir, StateFile)); err != nil {
-		return nil, fmt.Errorf("clean up an interrupted save in %s: %w", dir, err)
+		return fmt.Errorf("clean up an interrupted save in %s: %w", dir, err)
 	}
+	return nil
+}
+
+// LoadState reads dir/state.json. A missing file is an empty state, not an error. It only reads (and narrows
+// a state dir others can read to 0700): the writers clean up killed saves, holding the lock.
+func LoadState(dir string) (*State, error) {
 	// A state dir others can read is narrowed to 0700 before its secrets are read, not only on the next save.
 	if fi, err := os.Stat(dir); err == nil && fi.IsDir() && fi.Mode().Perm()&0o077 != 0 {
 		if err := secretfile.PrivateDir(dir); err != nil {
