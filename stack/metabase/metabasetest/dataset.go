@@ -598,27 +598,7 @@ func compare(op string, cell any, args []any) bool {
 	if cell == nil || len(args) == 0 {
 		return false
 	}
-	c := func(v any) int {
-		a, aok := number(cell)
-		b, bok := number(v)
-		if aok && bok {
-			switch {
-			case a < b:
-				return -1
-			case a > b:
-				return 1
-			}
-			return 0
-		}
-		as, bs := fmt.Sprint(cell), fmt.Sprint(v)
-		switch {
-		case as < bs:
-			return -1
-		case as > bs:
-			return 1
-		}
-		return 0
-	}
+	c := func(v any) int { return compareCells(cell, v) } // cell is not nil here; v nil orders below it
 	switch op {
 	case "<":
 		return c(args[0]) < 0
