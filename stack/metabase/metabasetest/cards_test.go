@@ -13,24 +13,9 @@ import (
 // on ACCOUNTS.ID = account_id) for the tenant group, every other table but Invoices blocked.
 func tenantGuide(t testing.TB, opts Options, accounts string) *guide {
 	t.Helper()
-	s := NewServer(opts)
-	t.Cleanup(s.Close)
-	g := &guide{s: s, admin: admin(t, s)}
-	a := g.admin
-	a.must(http.StatusNoContent, "PUT", "/api/setting/premium-embedding-token", map[string]any{"value": TestLicenseToken})
+	g := guideUpToGroup(t, opts)
+	s, a := g.s, g.admin
 	inv, acc := tableByName("INVOICES"), tableByName("ACCOUNTS")
-	g.invoices, g.accountID = inv.ID, inv.fieldNamed("ACCOUNT_ID").ID
-	xray := a.obj(http.StatusOK, "GET", fmt.Sprintf("/api/automagic-dashboards/table/%d", g.invoices), nil)
-	dash := a.obj(http.StatusOK, "POST", "/api/dashboard/save", xray)
-	g.dashboard, g.container = num(t, dash["id"]), num(t, dash["collection_id"])
-	a.must(http.StatusNoContent, "PUT", "/api/setting", map[string]any{
-		"enable-embedding-interactive": true, "embedding-app-origins-interactive": "http://localhost:8080",
-		"jwt-identity-provider-uri": "http://localhost:8080/sso/metabase", "jwt-shared-secret": testJWTSecret,
-		"jwt-enabled": true,
-	})
-	g.group = num(t, a.obj(http.StatusOK, "POST", "/api/permissions/group", map[string]any{"name": "Customer Acme"})["id"])
-	a.must(http.StatusNoContent, "PUT", "/api/setting", map[string]any{
-		"jwt-group-sync": true, "jwt-group-mappings": map[string]any{"Customer-Acme": []int{g.group}}})
 
 	view, create := map[string]any{}, map[string]any{}
 	for _, tb := range sampleTables {
@@ -55,9 +40,7 @@ func tenantGuide(t testing.TB, opts Options, accounts string) *guide {
 		},
 		"sandboxes": sandboxes,
 	})
-	cg := a.obj(http.StatusOK, "GET", "/api/collection/graph", nil)
-	grants := map[string]any{fmt.Sprint(g.container): "read"}
-	a.must(http.StatusOK, "PUT", "/api/collection/graph", map[string]any{"revision": cg["revision"], "groups": map[string]any{"1": grants}})
+	g.viewContainer(t)
 	return g
 }
 

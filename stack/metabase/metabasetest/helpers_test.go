@@ -173,7 +173,32 @@ type guide struct {
 	schema    string // the graph's schema key: the table record's schema, "" when it is nil (SQLite)
 }
 
+// setupGuide is the quick start done by hand through the API: Invoices sandboxed for the tenant group on
+// account_id, All Users blocked, the X-ray collection at View.
 func setupGuide(t testing.TB, opts Options) *guide {
+	t.Helper()
+	g := guideUpToGroup(t, opts)
+	a := g.admin
+	graph := a.obj(http.StatusOK, "GET", "/api/permissions/graph", nil)
+	inv := fmt.Sprint(g.invoices)
+	a.must(http.StatusOK, "PUT", "/api/permissions/graph", map[string]any{
+		"revision": graph["revision"],
+		"groups": map[string]any{
+			"1": map[string]any{"1": map[string]any{"view-data": "blocked", "create-queries": "no", "download": map[string]any{"schemas": "none"}}},
+			fmt.Sprint(g.group): map[string]any{"1": map[string]any{
+				"view-data":      map[string]any{g.schema: map[string]any{inv: "sandboxed"}},
+				"create-queries": map[string]any{g.schema: map[string]any{inv: "query-builder"}}}},
+		},
+		"sandboxes": []any{map[string]any{"group_id": g.group, "table_id": g.invoices, "card_id": nil,
+			"attribute_remappings": map[string]any{"account_id": []any{"dimension", []any{"field", g.accountID, nil}}}}},
+	})
+	g.viewContainer(t)
+	return g
+}
+
+// guideUpToGroup is the quick start through the API up to the tenant group and its JWT mapping: the license,
+// Invoices and ACCOUNT_ID looked up, the X-ray saved, embedding and JWT on. Permissions are the caller's.
+func guideUpToGroup(t testing.TB, opts Options) *guide {
 	t.Helper()
 	s := NewServer(opts)
 	t.Cleanup(s.Close)
@@ -206,24 +231,15 @@ func setupGuide(t testing.TB, opts Options) *guide {
 	g.group = num(t, a.obj(http.StatusOK, "POST", "/api/permissions/group", map[string]any{"name": "Customer Acme"})["id"])
 	a.must(http.StatusNoContent, "PUT", "/api/setting", map[string]any{
 		"jwt-group-sync": true, "jwt-group-mappings": map[string]any{"Customer-Acme": []int{g.group}}})
-
-	graph := a.obj(http.StatusOK, "GET", "/api/permissions/graph", nil)
-	inv := fmt.Sprint(g.invoices)
-	a.must(http.StatusOK, "PUT", "/api/permissions/graph", map[string]any{
-		"revision": graph["revision"],
-		"groups": map[string]any{
-			"1": map[string]any{"1": map[string]any{"view-data": "blocked", "create-queries": "no", "download": map[string]any{"schemas": "none"}}},
-			fmt.Sprint(g.group): map[string]any{"1": map[string]any{
-				"view-data":      map[string]any{g.schema: map[string]any{inv: "sandboxed"}},
-				"create-queries": map[string]any{g.schema: map[string]any{inv: "query-builder"}}}},
-		},
-		"sandboxes": []any{map[string]any{"group_id": g.group, "table_id": g.invoices, "card_id": nil,
-			"attribute_remappings": map[string]any{"account_id": []any{"dimension", []any{"field", g.accountID, nil}}}}},
-	})
-	cg := a.obj(http.StatusOK, "GET", "/api/collection/graph", nil)
-	a.must(http.StatusOK, "PUT", "/api/collection/graph", map[string]any{
-		"revision": cg["revision"], "groups": map[string]any{"1": map[string]any{fmt.Sprint(g.container): "read"}}})
 	return g
+}
+
+// viewContainer gives All Users View on the X-ray's collection, as the guide says.
+func (g *guide) viewContainer(t testing.TB) {
+	t.Helper()
+	cg := g.admin.obj(http.StatusOK, "GET", "/api/collection/graph", nil)
+	g.admin.must(http.StatusOK, "PUT", "/api/collection/graph", map[string]any{
+		"revision": cg["revision"], "groups": map[string]any{"1": map[string]any{fmt.Sprint(g.container): "read"}}})
 }
 
 // signIn does GET /auth/sso with a fresh token for email and returns a client holding the session cookie.
