@@ -47,18 +47,7 @@ func TestE2EVersionFloor(t *testing.T) {
 	base := stacktest.Image(t)
 	dir := t.TempDir()
 	t.Cleanup(func() { exec.Command(bin, "down", "--volumes", "--state-dir", dir).Run() })
-	mbPort, hostPort := strconv.Itoa(freePort(t)), strconv.Itoa(freePort(t))
-	up := func(args ...string) (int, string) {
-		t.Helper()
-		cmd := exec.Command(bin, append([]string{"up", "--yes", "--configure-only", "--metabase-port", mbPort, "--host-port", hostPort, "--state-dir", dir}, args...)...)
-		cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), session.EnvLicense+"="+metabasetest.TestLicenseToken)
-		out, err := cmd.CombinedOutput()
-		var ee *exec.ExitError
-		if err != nil && !errors.As(err, &ee) {
-			t.Fatalf("run up: %v", err)
-		}
-		return cmd.ProcessState.ExitCode(), string(out)
-	}
+	up := upInStateDir(t, bin, dir)
 	running := func() bool {
 		f, ok, err := stack.Find(context.Background(), dir)
 		fatalIf(t, err)
@@ -129,14 +118,7 @@ func TestE2EStaleLatestIsPulledAgain(t *testing.T) {
 	reg := stacktest.NewRegistry(t)
 	dir := t.TempDir()
 	t.Cleanup(func() { exec.Command(bin, "down", "--volumes", "--state-dir", dir).Run() })
-	mbPort, hostPort := strconv.Itoa(freePort(t)), strconv.Itoa(freePort(t))
-	up := func(args ...string) (int, string) {
-		t.Helper()
-		cmd := exec.Command(bin, append([]string{"up", "--yes", "--configure-only", "--metabase-port", mbPort, "--host-port", hostPort, "--state-dir", dir}, args...)...)
-		cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), session.EnvLicense+"="+metabasetest.TestLicenseToken)
-		out, _ := cmd.CombinedOutput()
-		return cmd.ProcessState.ExitCode(), string(out)
-	}
+	up := upInStateDir(t, bin, dir)
 	stale := versionImage(t, docker, base, "v1.60.2")
 	ref := reg.Push(t, stale, "embedwizard-e2e/floor:latest")
 
@@ -156,5 +138,22 @@ func TestE2EStaleLatestIsPulledAgain(t *testing.T) {
 		if code != exitOK || !strings.Contains(out, w) {
 			t.Fatalf("a stale latest here: exit %d, output lacks %q\n%s", code, w, out)
 		}
+	}
+}
+
+// upInStateDir runs `up --yes --configure-only` in dir, on two ports fixed for the test, with the license in
+// the environment, and returns its exit code and output; a binary that cannot start fails the test.
+func upInStateDir(t *testing.T, bin, dir string) func(args ...string) (int, string) {
+	mbPort, hostPort := strconv.Itoa(freePort(t)), strconv.Itoa(freePort(t))
+	return func(args ...string) (int, string) {
+		t.Helper()
+		cmd := exec.Command(bin, append([]string{"up", "--yes", "--configure-only", "--metabase-port", mbPort, "--host-port", hostPort, "--state-dir", dir}, args...)...)
+		cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), session.EnvLicense+"="+metabasetest.TestLicenseToken)
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatalf("run up: %v", err)
+		}
+		return cmd.ProcessState.ExitCode(), string(out)
 	}
 }
