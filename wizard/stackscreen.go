@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/embedwizard/embedwizard/stack"
+	sess "github.com/embedwizard/embedwizard/wizard/session"
 )
 
 // stackEventMsg is one event of stack.Up.
@@ -328,9 +329,8 @@ func megabytes(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
 
 // stackHint adds what to do for the stack's known failures when its message may not say it all.
 func stackHint(err error) string {
-	var a *stack.Advice // the stack's own advice knows the most (the Docker context, the memory it had)
-	if errors.As(err, &a) && a.Fix != "" {
-		return a.Fix
+	if h, ok := sess.HintOf(err); ok && h.Do != "" { // the stack's own advice knows the most (the context, the memory)
+		return h.Do
 	}
 	switch {
 	case errors.Is(err, stack.ErrPortInUse):
