@@ -192,8 +192,7 @@ func NewChecklistReport(c plan.ChecklistComparison) *ChecklistReport {
 // ReadChecklist verifies the state's Metabase now (plan.Audit) and reads Metabase's own checklist beside
 // it. It only reads. A Metabase that cannot be asked gives a report with Error set.
 func ReadChecklist(ctx context.Context, st *plan.State) *ChecklistReport {
-	cp := *st // the audit must not change what the state says
-	p, err := plan.New(st.Config, &cp, plan.Options{})
+	p, err := auditPlan(st)
 	if err != nil {
 		return &ChecklistReport{Error: err.Error()}
 	}

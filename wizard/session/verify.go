@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -12,8 +13,7 @@ import (
 // tenant (plan.Audit). `host` runs it before serving any tenant and `doctor` reports it. It writes nothing to
 // the state. The error is ErrUnverified, naming what is not in place, or Metabase being unreachable.
 func Verify(ctx context.Context, st *plan.State) error {
-	cp := *st // the audit must not change what the state says
-	p, err := plan.New(st.Config, &cp, plan.Options{})
+	p, err := auditPlan(st)
 	if err != nil {
 		return Kind(ErrUsage, fmt.Errorf("verify: %w", err))
 	}
@@ -25,11 +25,7 @@ func Verify(ctx context.Context, st *plan.State) error {
 	if r.OK() {
 		return nil
 	}
-	var missing []string
-	for _, it := range r.Missing() {
-		missing = append(missing, fmt.Sprintf("%s (%s)", it.Step.Title, it.Problem))
-	}
-	return Kind(ErrUnverified, &Failure{Err: fmt.Errorf("not in place in Metabase now: %s", strings.Join(missing, "; ")),
+	return Kind(ErrUnverified, &Failure{Err: errors.New(notInPlace(r)),
 		Hint: Hint{What: "verify", Why: "a tenant could see more than its rows", Do: "run embedwizard up to finish the setup"}})
 }
 
@@ -39,8 +35,7 @@ func Verify(ctx context.Context, st *plan.State) error {
 // disagreements said (plan.Checklist). All of it reads only.
 func auditChecks(ctx context.Context, st *plan.State) []Check {
 	c := Check{Name: "verified"}
-	cp := *st
-	p, err := plan.New(st.Config, &cp, plan.Options{})
+	p, err := auditPlan(st)
 	if err != nil {
 		c.Detail, c.Fix = err.Error(), "correct the saved configuration (embedwizard up)"
 		return []Check{c}
@@ -53,11 +48,7 @@ func auditChecks(ctx context.Context, st *plan.State) []Check {
 	case a.OK():
 		c.OK, c.Detail = true, "every step is in place and each tenant's demo user sees only its account's rows"
 	default:
-		var missing []string
-		for _, it := range a.Missing() {
-			missing = append(missing, fmt.Sprintf("%s (%s)", it.Step.Title, it.Problem))
-		}
-		c.Detail, c.Fix = "not in place in Metabase now: "+strings.Join(missing, "; "), "run embedwizard up to finish the setup"
+		c.Detail, c.Fix = notInPlace(a), "run embedwizard up to finish the setup"
 	}
 	out := []Check{c}
 	if fs, err := p.Findings(ctx); err == nil {
@@ -85,4 +76,19 @@ func auditChecks(ctx context.Context, st *plan.State) []Check {
 		}
 	}
 	return out
+}
+
+// auditPlan is a plan over a copy of st, for reading Metabase now: the audit must not change what the state says.
+func auditPlan(st *plan.State) (*plan.Plan, error) {
+	cp := *st
+	return plan.New(st.Config, &cp, plan.Options{})
+}
+
+// notInPlace names what the audit found missing, for host's refusal and doctor's line alike.
+func notInPlace(r plan.AuditReport) string {
+	var missing []string
+	for _, it := range r.Missing() {
+		missing = append(missing, fmt.Sprintf("%s (%s)", it.Step.Title, it.Problem))
+	}
+	return "not in place in Metabase now: " + strings.Join(missing, "; ")
 }
