@@ -144,6 +144,9 @@ func listenOn(t *testing.T, port int) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 	fatalIf(t, err)
+	// Held until the test ends: a listener nobody refers to any more is closed by its finalizer at the next
+	// GC, which freed "taken" ports in the middle of a test.
+	t.Cleanup(func() { ln.Close() })
 	return ln
 }
 
